@@ -1,0 +1,5 @@
+"""The project package and the portfolio (top-floor) app."""
+
+from portfolio.celery import app as celery_app
+
+__all__ = ["celery_app"]

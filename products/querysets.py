@@ -1,0 +1,81 @@
+"""The query vocabulary of the products app."""
+
+import datetime
+
+from django.db import models
+from django.db.models import Count, DecimalField, Q, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from portfolio.common.models import ArchivableQuerySet
+
+FTE_FIELD = DecimalField(max_digits=5, decimal_places=2)
+
+
+def _active_membership(on: datetime.date, prefix: str = "memberships__") -> Q:
+    return Q(**{f"{prefix}start_date__lte": on}) & (
+        Q(**{f"{prefix}end_date__isnull": True}) | Q(**{f"{prefix}end_date__gte": on})
+    )
+
+
+class ProductQuerySet(ArchivableQuerySet):
+    def visible_to(self, user):
+        """Everyone signed in reads every product (DESIGN.md, Permissions)."""
+        return self if user.is_authenticated else self.none()
+
+    def owned_by(self, user):
+        return self.filter(owners=user)
+
+    def with_counts(self):
+        return self.annotate(
+            team_count=Count("teams", filter=Q(teams__archived_at__isnull=True), distinct=True),
+        )
+
+
+class TeamQuerySet(ArchivableQuerySet):
+    def visible_to(self, user):
+        return self if user.is_authenticated else self.none()
+
+    def with_capacity(self, on: datetime.date | None = None):
+        """Members active on a date (today by default), their total FTE, and products owned."""
+        active = _active_membership(on or timezone.localdate())
+        return self.annotate(
+            member_count=Count("memberships__person", filter=active, distinct=True),
+            total_fte=Coalesce(Sum("memberships__fte", filter=active), 0, output_field=FTE_FIELD),
+            product_count=Count("products", distinct=True),
+        )
+
+
+class PersonQuerySet(ArchivableQuerySet):
+    def visible_to(self, user):
+        return self if user.is_authenticated else self.none()
+
+    def with_allocation(self, on: datetime.date | None = None):
+        """Each person's FTE across teams on a date (today by default) and their team count."""
+        active = _active_membership(on or timezone.localdate())
+        return self.annotate(
+            allocated_fte=Coalesce(
+                Sum("memberships__fte", filter=active), 0, output_field=FTE_FIELD
+            ),
+            team_count=Count("memberships__team", filter=active, distinct=True),
+        )
+
+
+class TeamMembershipQuerySet(models.QuerySet):
+    """Memberships end (end_date); they are not archived."""
+
+    def visible_to(self, user):
+        return self if user.is_authenticated else self.none()
+
+    def active_on(self, day: datetime.date):
+        return self.filter(_active_membership(day, prefix=""))
+
+    def current(self):
+        return self.active_on(timezone.localdate())
+
+    def overlapping(self, start: datetime.date, end: datetime.date | None):
+        """Memberships whose closed range [start_date, end_date] meets [start, end] (None = open)."""
+        qs = self.filter(Q(end_date__isnull=True) | Q(end_date__gte=start))
+        if end is not None:
+            qs = qs.filter(start_date__lte=end)
+        return qs

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ValueStreamsConfig(AppConfig):
+    name = "valuestreams"
+    verbose_name = "Value streams"
