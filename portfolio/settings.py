@@ -145,7 +145,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS: list[str | Path | tuple[str, str | Path]] = [BASE_DIR / "static"]
 # Chart.js comes from the npm registry (package.json); served from node_modules, never a CDN.
 _chartjs = BASE_DIR / "node_modules" / "chart.js" / "dist"
 if _chartjs.is_dir():
@@ -238,6 +238,7 @@ if _broker_is_filesystem:
         "data_folder_in": str(CELERY_BROKER_FOLDER),
         "data_folder_out": str(CELERY_BROKER_FOLDER),
         "processed_folder": str(VAR_DIR / "broker-processed"),
+        "control_folder": str(VAR_DIR / "broker-control"),
         "store_processed": False,
     }
     _default_results = f"file://{VAR_DIR / 'celery-results'}"
@@ -281,3 +282,6 @@ LOGGING = {
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 if _broker_is_filesystem:
     CELERY_BROKER_FOLDER.mkdir(parents=True, exist_ok=True)
+if CELERY_RESULT_BACKEND.startswith("file://"):
+    # Celery's file result backend refuses to start unless its folder exists.
+    Path(CELERY_RESULT_BACKEND.removeprefix("file://")).mkdir(parents=True, exist_ok=True)

@@ -2,13 +2,13 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from portfolio import views
 from portfolio.health import healthz
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("", include("products.api.urls")),
     path("", include("valuestreams.api.urls")),
     path("auth/token/", views.ObtainTokenView.as_view(), name="api_token"),

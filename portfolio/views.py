@@ -24,11 +24,13 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def token_page(request: HttpRequest) -> HttpResponse:
     """Show the signed-in user's API token; POST makes a new one (the old one stops working)."""
-    token = Token.objects.filter(user=request.user).first()
+    user = request.user
+    assert user.is_authenticated  # the sign-in middleware guarantees it
+    token = Token.objects.filter(user=user).first()
     if request.method == "POST":
         if token is not None:
             token.delete()
-        token = Token.objects.create(user=request.user)
+        token = Token.objects.create(user=user)
     return render(request, "portfolio/token.html", {"token": token})
 
 

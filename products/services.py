@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from portfolio.common.services import archive, model_update, restore, unique_slug
+from portfolio.common.services import M, archive, model_update, restore, unique_slug
 from products.models import Discipline, Person, Product, Team, TeamMembership
 
 PRODUCT_FIELDS = ("name", "slug", "description", "lifecycle_stage", "owners")
@@ -21,13 +21,13 @@ MEMBERSHIP_FIELDS = ("fte", "start_date", "end_date")
 FTE_LIMIT = Decimal("1")
 
 
-def _create(model, *, data: dict[str, Any], fields: Iterable[str]):
+def _create(model: type[M], *, data: dict[str, Any], fields: Iterable[str]) -> M:
     """Create a row from ``data``: slug made from the name when not given, validated, m2m set."""
     values = {f: data[f] for f in fields if f in data and not model._meta.get_field(f).many_to_many}
     m2m = {f: data[f] for f in fields if f in data and model._meta.get_field(f).many_to_many}
     instance = model(**values)
     if "slug" in fields and not values.get("slug"):
-        instance.slug = unique_slug(model, values.get("name", ""))
+        instance.slug = unique_slug(model, values.get("name", ""))  # type: ignore[attr-defined]
     instance.full_clean()
     instance.save()
     for field, value in m2m.items():
@@ -128,6 +128,15 @@ def discipline_create(
         data={"name": name, "slug": slug, "order": order},
         fields=("name", "slug", "order"),
     )
+
+
+@transaction.atomic
+def discipline_update(
+    *, actor: AbstractBaseUser, discipline: Discipline, **data: Any
+) -> Discipline:
+    """Rename or reorder a discipline (people and rate cards keep pointing at it)."""
+    discipline, _ = model_update(instance=discipline, fields=("name", "slug", "order"), data=data)
+    return discipline
 
 
 def peak_fte(

@@ -16,10 +16,12 @@ def site(request: HttpRequest) -> dict:
     roles: list[str] = []
     if user is not None and user.is_authenticated:
         # One query per page; the groups are few and cached on the request.
-        if not hasattr(request, "_role_labels"):
+        cached = getattr(request, "_role_labels", None)
+        if cached is None:
             names = [g.name for g in user.groups.all()]
-            request._role_labels = [ROLE_LABELS.get(n, n) for n in names if n in ROLE_LABELS]
-            if user.is_superuser and not request._role_labels:
-                request._role_labels = ["Administrator"]
-        roles = request._role_labels
+            cached = [ROLE_LABELS[n] for n in names if n in ROLE_LABELS]
+            if user.is_superuser and not cached:
+                cached = ["Administrator"]
+            request._role_labels = cached  # type: ignore[attr-defined]
+        roles = cached
     return {"user_roles": roles, "currency_symbol": settings.CURRENCY_SYMBOL}

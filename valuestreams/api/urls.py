@@ -1,5 +1,10 @@
-from rest_framework.routers import DefaultRouter
+"""API routes of the valuestreams app (included under ``/api/v1/``)."""
 
-router = DefaultRouter()
+from rest_framework.routers import SimpleRouter
+
+from valuestreams.api import views
+
+router = SimpleRouter()
+router.register("value-streams", views.ValueStreamViewSet, basename="value-stream")
 
 urlpatterns = router.urls
