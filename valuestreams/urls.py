@@ -1,3 +1,21 @@
+"""Value stream pages, mounted at /value-streams/."""
+
+from django.urls import path
+
+from valuestreams import views
+
 app_name = "valuestreams"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.value_stream_list, name="value_stream_list"),
+    path("new/", views.value_stream_create, name="value_stream_create"),
+    path(
+        "for-product/<slug:slug>/",
+        views.product_value_streams,
+        name="product_value_streams",
+    ),
+    path("<slug:slug>/", views.value_stream_detail, name="value_stream_detail"),
+    path("<slug:slug>/edit/", views.value_stream_edit, name="value_stream_edit"),
+    path("<slug:slug>/archive/", views.value_stream_archive, name="value_stream_archive"),
+    path("<slug:slug>/restore/", views.value_stream_restore, name="value_stream_restore"),
+]

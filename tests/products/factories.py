@@ -32,6 +32,7 @@ class DisciplineFactory(factory.django.DjangoModelFactory):
 class ProductFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Product
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Product {n}")
     slug = factory.Sequence(lambda n: f"product-{n}")
@@ -47,6 +48,7 @@ class ProductFactory(factory.django.DjangoModelFactory):
 class TeamFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Team
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Team {n}")
     slug = factory.Sequence(lambda n: f"team-{n}")

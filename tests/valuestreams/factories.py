@@ -8,6 +8,7 @@ from valuestreams.models import ValueStream
 class ValueStreamFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = ValueStream
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Value stream {n}")
     slug = factory.Sequence(lambda n: f"value-stream-{n}")
