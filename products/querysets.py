@@ -3,7 +3,7 @@
 import datetime
 
 from django.db import models
-from django.db.models import Count, DecimalField, Q, Sum
+from django.db.models import Count, DecimalField, IntegerField, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -37,12 +37,24 @@ class TeamQuerySet(ArchivableQuerySet):
         return self if user.is_authenticated else self.none()
 
     def with_capacity(self, on: datetime.date | None = None):
-        """Members active on a date (today by default), their total FTE, and products owned."""
+        """Members active on a date (today by default), their total FTE, and products owned.
+
+        Products are counted in a subquery: joining them beside the memberships would repeat
+        each membership once per product and inflate the FTE sum.
+        """
         active = _active_membership(on or timezone.localdate())
+        through = self.model._meta.get_field("products").remote_field.through  # type: ignore[union-attr]
+        owned = (
+            through.objects.filter(team_id=OuterRef("pk"))
+            .order_by()
+            .values("team_id")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
         return self.annotate(
             member_count=Count("memberships__person", filter=active, distinct=True),
             total_fte=Coalesce(Sum("memberships__fte", filter=active), 0, output_field=FTE_FIELD),
-            product_count=Count("products", distinct=True),
+            product_count=Coalesce(Subquery(owned, output_field=IntegerField()), 0),
         )
 
 

@@ -1,5 +1,6 @@
 """Reads of the products app, shared by pages, the API, exports and tasks."""
 
+from decimal import Decimal
 from typing import TypedDict
 
 from django.contrib.auth import get_user_model
@@ -119,7 +120,7 @@ class RegistryCounts(TypedDict):
     products: int
     teams: int
     people: int
-    fte: object
+    fte: Decimal
     products_without_owner: int
 
 
