@@ -2,6 +2,7 @@
 
 import os
 import shutil
+from importlib import import_module
 
 import pytest
 from django.conf import settings
@@ -34,8 +35,31 @@ def _fast_tests(settings):
     settings.AXES_ENABLED = False
 
 
+def ensure_roles() -> None:
+    """Recreate the role groups if a transactional test's flush removed them.
+
+    Every migration that grants role permissions defines ``grant_roles(apps, schema_editor)``;
+    running them in order against the live app registry rebuilds exactly what migrate built.
+    """
+    if Group.objects.filter(name__in=ROLES).count() == len(ROLES):
+        return
+    from django.apps import apps as global_apps
+    from django.db.migrations.loader import MigrationLoader
+
+    loader = MigrationLoader(connection)
+    plan: list[tuple[str, str]] = []
+    for leaf in loader.graph.leaf_nodes():
+        plan.extend(node for node in loader.graph.forwards_plan(leaf) if node not in plan)
+    for app_label, name in plan:
+        module = import_module(loader.get_migration(app_label, name).__module__)
+        if hasattr(module, "grant_roles"):
+            module.grant_roles(global_apps, None)
+
+
 @pytest.fixture
 def make_user(db, django_user_model):
+    ensure_roles()
+
     def make(username: str, role: str | None = None, **extra):
         user = django_user_model.objects.create_user(
             username=username, password="pass-for-tests-1", email=f"{username}@example.com", **extra

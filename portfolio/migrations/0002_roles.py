@@ -23,7 +23,7 @@ ROLE_WRITES = {
 }
 
 
-def create_roles(apps, schema_editor):
+def grant_roles(apps, schema_editor):
     from django.contrib.auth.management import create_permissions
 
     # Permissions are normally created after migrate; make sure ours exist now.
@@ -63,4 +63,4 @@ class Migration(migrations.Migration):
         ("contenttypes", "0002_remove_content_type_name"),
     ]
 
-    operations = [migrations.RunPython(create_roles, remove_roles)]
+    operations = [migrations.RunPython(grant_roles, remove_roles)]
