@@ -17,7 +17,7 @@ ASSETS := node_modules/.installed
 CHECK_ENV := DEBUG=1 SECRET_KEY=make-test-only-not-a-secret-0123456789abcdefghijklmnopqrstuvwxyz
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint fmt typecheck check lock clean distclean
+.PHONY: help install run test lint fmt typecheck check bench lock clean distclean
 
 help:
 	@echo "make run        install, migrate, load the demo organisation, start web + worker + beat (PORT=$(PORT))"
@@ -25,6 +25,7 @@ help:
 	@echo "make lint       ruff check and ruff format --check"
 	@echo "make fmt        ruff format and ruff check --fix"
 	@echo "make typecheck  mypy with django-stubs (strict on services and selectors)"
+	@echo "make bench      benchmarks in bench/ (own database in var/bench; DATABASE_URL for PostgreSQL)"
 	@echo "make lock       rewrite $(LOCK) from the packages installed in $(VENV)"
 	@echo "make clean      remove collected static files, test databases and caches (keeps var/ data)"
 	@echo "make distclean  clean, and remove var/ (local database, broker), $(VENV) and node_modules"
@@ -77,6 +78,10 @@ check: $(INSTALLED)
 # the filesystem broker); service-marked tests run when their service is configured.
 test: install lint check
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Benchmarks are not tests: they build their own data and print figures.
+bench: $(INSTALLED)
+	$(BIN)/python bench/registry_lists.py
 
 lock: $(BIN)/python
 	@{ echo "# Every package the project installs, pinned; regenerate with 'make lock'."; \
