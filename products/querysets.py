@@ -91,3 +91,52 @@ class TeamMembershipQuerySet(models.QuerySet):
         if end is not None:
             qs = qs.filter(start_date__lte=end)
         return qs
+
+
+class OutcomeQuerySet(ArchivableQuerySet):
+    def visible_to(self, user):
+        return self if user.is_authenticated else self.none()
+
+
+class KeyResultQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self if user.is_authenticated else self.none()
+
+    def active(self):
+        """Key results of outcomes that are not archived."""
+        return self.filter(outcome__archived_at__isnull=True)
+
+    def stale(self, today: datetime.date | None = None):
+        """Running key results (30+ days after start, target date not passed) with no measurement
+        in the last 30 days; the same rule as KeyResult.is_stale, in SQL."""
+        today = today or timezone.localdate()
+        cutoff = today - datetime.timedelta(days=30)
+        return self.filter(start_date__lte=cutoff, target_date__gte=today).filter(
+            Q(latest_date__isnull=True) | Q(latest_date__lt=cutoff)
+        )
+
+
+class MeasurementQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self if user.is_authenticated else self.none()
+
+    def latest_first(self):
+        """Latest date first; on a tie, the one recorded last (DESIGN.md)."""
+        return self.order_by("-date", "-id")
+
+
+class HypothesisQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self if user.is_authenticated else self.none()
+
+
+class RoadmapItemQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self if user.is_authenticated else self.none()
+
+    def with_outcome_links(self):
+        """Annotate how many key results each item is linked to (0: output without outcome)."""
+        return self.annotate(key_result_count=Count("key_results", distinct=True))
+
+    def without_outcome(self):
+        return self.filter(key_results__isnull=True)

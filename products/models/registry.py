@@ -71,6 +71,9 @@ class Product(ArchivableModel):
 
     class Meta:
         ordering = ["name"]
+        permissions = [
+            ("edit_any_outcomes", "Can edit the outcomes, hypotheses and roadmap of any product"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=NON_EMPTY_NAME,
