@@ -227,6 +227,13 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Choice sets that share a field name ("status", "kind") across models, named per model.
+    "ENUM_NAME_OVERRIDES": {
+        "KeyResultStatusEnum": "products.models.KeyResult.Status",
+        "KeyResultKindEnum": "products.models.KeyResult.Kind",
+        "HypothesisStatusEnum": "products.models.Hypothesis.Status",
+        "ValueStreamKindEnum": "valuestreams.models.ValueStream.Kind",
+    },
 }
 
 # Celery: JSON only, late acks that survive a lost worker, one task at a time per process.

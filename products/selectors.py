@@ -297,3 +297,11 @@ def my_products(*, user: User, today: datetime.date | None = None) -> QuerySet[P
         )
         .order_by("name")
     )
+
+
+def change_record_list(*, user: User) -> QuerySet[ChangeRecord]:
+    """The change history of every product (outcomes, key results, measurements, hypotheses,
+    roadmap items) with product and actor joined, newest first."""
+    if not user.is_authenticated:
+        return ChangeRecord.objects.none()
+    return ChangeRecord.objects.select_related("product", "actor").order_by("-at", "-id")

@@ -58,6 +58,11 @@ class Outcome(ArchivableModel):
     def get_absolute_url(self) -> str:
         return f"{self.product.get_absolute_url()}#outcome-{self.pk}"
 
+    def clean(self) -> None:
+        # The check constraint reports under no field; name the field that is wrong.
+        if self.period_start and self.period_end and self.period_end <= self.period_start:
+            raise ValidationError({"period_end": "The period must end after it starts."})
+
 
 class KeyResult(TimestampedModel):
     """A measurable result of an outcome, moving from a baseline towards a target between two dates.
@@ -172,6 +177,15 @@ class KeyResult(TimestampedModel):
                 errors["target"] = "To decrease, the target must be below the baseline."
         if self.start_date and self.target_date and self.target_date <= self.start_date:
             errors["target_date"] = "The target date must be after the start date."
+        # The unique constraint reports a clash under no field; name the field that clashes.
+        if (
+            self.name
+            and self.product_id
+            and KeyResult.objects.filter(product_id=self.product_id, name=self.name)
+            .exclude(pk=self.pk)
+            .exists()
+        ):
+            errors["name"] = "This product already has a key result with this name."
         if errors:
             raise ValidationError(errors)
 
