@@ -2,12 +2,12 @@
 
 The forms check shape only (required fields, numbers, dates, choices). The services hold the rules
 (unique slugs, names, the 1-FTE limit) and run them once, inside their transaction; the views map a
-service's ValidationError back onto the form (``show_service_errors``).
+service's ValidationError back onto the form (``portfolio.common.views.show_service_errors``).
 """
 
 import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -79,26 +79,6 @@ class PersonChoiceField(forms.ModelChoiceField):
         free = Decimal("1") - (obj.allocated_fte or 0)
         free_text = f"{free:.2f}".rstrip("0").rstrip(".") or "0"
         return f"{obj.name} ({obj.discipline.name}, {free_text} FTE free today)"
-
-
-def show_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
-    """Put a service's ValidationError on the form: beside its field, else at the top.
-
-    A uniqueness error gets a message that says what to do rather than Django's default.
-    """
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, errors in error.error_dict.items():
-        target = field if field in form.fields else None
-        for item in errors:
-            if item.code == "unique" and item.params:
-                label = str(item.params.get("field_label", field)).lower()
-                model = str(item.params.get("model_name", "row")).lower()
-                item = ValidationError(
-                    f"Another {model} already uses this {label}. Choose another.", code="unique"
-                )
-            form.add_error(target, item)
 
 
 class ShapeOnlyModelForm(forms.ModelForm):
@@ -218,7 +198,7 @@ class MembershipForm(forms.Form):
         super().__init__(*args, **kwargs)
         if "person" in self.fields:
             # Built per form: "free today" must be today's, not the day the module was loaded.
-            self.fields["person"].queryset = active_people()
+            cast(forms.ModelChoiceField, self.fields["person"]).queryset = active_people()
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -269,6 +249,17 @@ class MembershipEndForm(forms.Form):
 # API); these forms only draw the controls with labels and the current choices.
 
 
+def slug_picker(label: str, queryset: QuerySet, empty_label: str) -> forms.ModelChoiceField:
+    """A filter bar's optional picker; it sends the slug, as the API's filters take it."""
+    return forms.ModelChoiceField(
+        label=label,
+        required=False,
+        queryset=queryset,
+        to_field_name="slug",
+        empty_label=empty_label,
+    )
+
+
 class ListFilterForm(forms.Form):
     q = forms.CharField(
         label="Search", required=False, widget=forms.TextInput(attrs={"type": "search"})
@@ -280,13 +271,7 @@ class ProductFilterForm(ListFilterForm):
     lifecycle_stage = forms.ChoiceField(
         label="Stage", required=False, choices=[("", "Any stage"), *Product.Stage.choices]
     )
-    team = forms.ModelChoiceField(
-        label="Team",
-        required=False,
-        queryset=active_teams(),
-        to_field_name="slug",
-        empty_label="Any team",
-    )
+    team = slug_picker("Team", active_teams(), "Any team")
     owner = UserChoiceField(
         label="Owner", required=False, queryset=product_owners(), empty_label="Anyone"
     )
@@ -294,29 +279,13 @@ class ProductFilterForm(ListFilterForm):
 
 
 class TeamFilterForm(ListFilterForm):
-    product = forms.ModelChoiceField(
-        label="Owns product",
-        required=False,
-        queryset=active_products(),
-        to_field_name="slug",
-        empty_label="Any product",
-    )
+    product = slug_picker("Owns product", active_products(), "Any product")
     field_order = ["q", "product", "archived"]
 
 
 class PersonFilterForm(ListFilterForm):
-    discipline = forms.ModelChoiceField(
-        label="Discipline",
-        required=False,
-        queryset=Discipline.objects.only("id", "name", "slug"),
-        to_field_name="slug",
-        empty_label="Any discipline",
+    discipline = slug_picker(
+        "Discipline", Discipline.objects.only("id", "name", "slug"), "Any discipline"
     )
-    team = forms.ModelChoiceField(
-        label="Team today",
-        required=False,
-        queryset=active_teams(),
-        to_field_name="slug",
-        empty_label="Any team",
-    )
+    team = slug_picker("Team today", active_teams(), "Any team")
     field_order = ["q", "discipline", "team", "archived"]

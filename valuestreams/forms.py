@@ -87,8 +87,8 @@ class ValueStreamForm(forms.ModelForm):
         return slug
 
 
-def prepare_filter_form(filter_form: forms.Form) -> None:
-    """Make the shared list filter read well on the page.
+def prepare_filter_form(filter_form: forms.Form) -> forms.Form:
+    """Make the shared list filter read well on the page (and return it).
 
     ``product`` (a slug) becomes a picker of active products by name, and the empty choice of
     ``kind`` says "Any kind" instead of dashes.
@@ -112,3 +112,4 @@ def prepare_filter_form(filter_form: forms.Form) -> None:
     kind = cast(forms.ChoiceField, filter_form.fields["kind"])
     kind.empty_label = "Any kind"  # type: ignore[attr-defined]
     kind.choices = ValueStream.Kind.choices  # django-filter re-wraps them with the empty choice
+    return filter_form
