@@ -52,7 +52,10 @@ def test_progress(baseline, target, latest, expected):
     [(-10, D(0)), (0, D(0)), (90, D(25)), (180, D(50)), (360, D(100)), (400, D(100))],
 )
 def test_expected_progress_is_clamped_before_start_and_after_target(latest_day, expected):
-    assert p.expected_progress(start_date=START, target_date=TARGET, latest_date=day(latest_day)) == expected
+    assert (
+        p.expected_progress(start_date=START, target_date=TARGET, latest_date=day(latest_day))
+        == expected
+    )
 
 
 @pytest.mark.parametrize(
