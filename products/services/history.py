@@ -56,8 +56,8 @@ def record_change(
     label: str | None = None,
     reason: str = "",
 ) -> ChangeRecord | None:
-    """Write one history row; an update that changed nothing writes none."""
-    if action == ChangeRecord.Action.UPDATED and before == after:
+    """Write one history row; an update or a move that changed nothing writes none."""
+    if action in (ChangeRecord.Action.UPDATED, ChangeRecord.Action.MOVED) and before == after:
         return None
     return ChangeRecord.objects.create(
         product=product,

@@ -295,8 +295,12 @@ def measurement_record(
     date: datetime.date,
     value: Decimal,
     note: str = "",
+    imported: bool = False,
 ) -> Measurement:
-    """Record a dated value of a key result; the key result's status follows at once."""
+    """Record a dated value of a key result; the key result's status follows at once.
+
+    ``imported`` marks it in the history as brought in by a CSV import rather than typed in.
+    """
     ensure_can_edit_outcomes(actor, key_result.product, model=Measurement, action="add")
     measurement = Measurement(
         key_result=key_result,
@@ -312,7 +316,7 @@ def measurement_record(
         actor=actor,
         product=key_result.product,
         subject=measurement,
-        action=CREATED,
+        action=ChangeRecord.Action.IMPORTED if imported else CREATED,
         before=None,
         after=snapshot(measurement, MEASUREMENT_FIELDS),
         label=_measurement_label(measurement),

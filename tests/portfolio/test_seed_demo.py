@@ -1,18 +1,33 @@
 """``manage.py seed_demo``: a believable organisation, the same after any number of runs."""
 
+import datetime
 import hashlib
 import io
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from decimal import Decimal
 
 import pytest
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.db.models import Count, Max, Min
+from django.utils import timezone
 
 from portfolio.management.commands.seed_demo import DEMO_PASSWORD, LOGINS
-from products.models import Discipline, Person, Product, Team, TeamMembership
+from products.demo_outcomes import PLANS, month_start, seed_outcomes
+from products.models import (
+    ChangeRecord,
+    Discipline,
+    Hypothesis,
+    KeyResult,
+    Measurement,
+    Person,
+    Product,
+    RoadmapItem,
+    Team,
+    TeamMembership,
+)
 from products.services import FTE_LIMIT, peak_fte
 from tests.conftest import ensure_roles
 from valuestreams.models import ValueStream
@@ -58,7 +73,7 @@ def test_a_second_run_changes_nothing_and_duplicates_nothing(seeded):
     second = seed()
     assert fingerprint() == (counts, digest)
     summary = [line for line in second.splitlines() if "unchanged" in line]
-    assert len(summary) == 7
+    assert len(summary) == 12
     assert all(re.search(r"\b0 created\s+0 updated", line) for line in summary), second
 
 
@@ -159,3 +174,135 @@ def test_runs_without_force_when_debug_is_on(db, settings):
     settings.DEBUG = True
     call_command("seed_demo", stdout=io.StringIO())
     assert Product.objects.count() == 25
+
+
+# --- Outcomes, hypotheses and roadmaps ---------------------------------------------------------
+
+
+def test_every_product_has_outcomes_with_a_spread_of_statuses(seeded):
+    today = timezone.localdate()
+    anchor = today.replace(day=1)
+    products = Product.objects.annotate(
+        outcomes_n=Count("outcomes", distinct=True),
+        key_results_n=Count("key_results", distinct=True),
+    )
+    assert {p.slug for p in products} == set(PLANS)
+    for product in products:
+        assert 1 <= product.outcomes_n <= 2, product.slug
+        assert 2 <= product.key_results_n <= 3, product.slug
+
+    statuses = Counter(KeyResult.objects.values_list("status", flat=True))
+    assert statuses["on_track"] >= 20
+    assert statuses["at_risk"] >= 8
+    assert statuses["off_track"] >= 6
+    assert 1 <= statuses["no_data"] <= 5
+    assert statuses["on_track"] > statuses["at_risk"] > statuses["off_track"]
+    stale = KeyResult.objects.stale(today)
+    assert stale.exists()
+    assert all(kr.latest_date < today - datetime.timedelta(days=30) for kr in stale)
+
+    # Decrease-direction results (cost, time to market) and customer-facing ones are there.
+    assert KeyResult.objects.filter(direction="decrease", kind="cost_reduction").exists()
+    assert KeyResult.objects.filter(direction="decrease", kind="time_to_market").exists()
+    assert KeyResult.objects.filter(customer_facing=True).count() >= 15
+    assert KeyResult.objects.filter(customer_facing=False).count() >= 15
+
+    # A year of monthly measurements ending this month, except for the stale and new ones.
+    spans = KeyResult.objects.annotate(
+        n=Count("measurements"), first=Min("measurements__date"), last=Max("measurements__date")
+    )
+    current = [kr for kr in spans if kr.last == anchor]
+    assert (
+        len(current)
+        == statuses["on_track"] + statuses["at_risk"] + statuses["off_track"] - stale.count()
+    )
+    assert all(kr.n == 0 or (kr.n <= 13 and kr.first >= month_start(anchor, -12)) for kr in spans)
+    assert max(kr.n for kr in spans) == 13
+    assert not Measurement.objects.filter(date__gt=anchor).exists()
+    # The figures are the ones the services store: progress between 0 and 100.
+    assert not KeyResult.objects.exclude(status="no_data").filter(progress__isnull=True).exists()
+
+
+def test_hypotheses_have_their_status_histories(seeded):
+    per_product = Counter(Hypothesis.objects.values_list("product__slug", flat=True))
+    assert set(per_product) == set(PLANS)
+    assert all(1 <= n <= 3 for n in per_product.values())
+    assert set(Hypothesis.objects.values_list("status", flat=True)) == {
+        "proposed",
+        "testing",
+        "validated",
+        "invalidated",
+    }
+    for hypothesis in Hypothesis.objects.prefetch_related("status_changes"):
+        changes = list(hypothesis.status_changes.all())
+        assert changes[0].from_status == ""
+        assert changes[-1].to_status == hypothesis.status
+        assert changes[-1].changed_at == hypothesis.status_changed_at
+        assert [c.changed_at for c in changes] == sorted({c.changed_at for c in changes})
+        assert hypothesis.status_changed_at < timezone.now()
+    assert Hypothesis.objects.exclude(evidence="").count() >= 5
+
+
+def test_every_product_has_a_roadmap_mostly_linked_to_key_results(seeded):
+    for product in Product.objects.all():
+        items = RoadmapItem.objects.filter(product=product)
+        assert items.filter(horizon="now").exists(), product.slug
+        for horizon in ("now", "next", "later", "done"):
+            positions = list(
+                items.filter(horizon=horizon)
+                .order_by("position")
+                .values_list("position", flat=True)
+            )
+            assert positions == list(range(len(positions)))
+        for item in items.prefetch_related("key_results"):
+            assert all(kr.product_id == product.pk for kr in item.key_results.all())
+    unlinked = RoadmapItem.objects.filter(key_results__isnull=True)
+    assert 5 <= unlinked.count() <= RoadmapItem.objects.count() // 5
+    assert unlinked.filter(horizon__in=["now", "next"]).exists()
+    assert RoadmapItem.objects.filter(horizon="done").count() >= 15
+
+
+def test_the_history_is_written_by_the_owners_on_the_dates_things_happened(seeded):
+    po = get_user_model().objects.get(username="po")
+    mine = ChangeRecord.objects.filter(product__owners=po)
+    assert mine.exists()
+    assert set(mine.values_list("actor__username", flat=True)) == {"po"}
+    # The product without an owner is written by the portfolio manager.
+    unowned = ChangeRecord.objects.filter(product__slug="policy-administration")
+    assert set(unowned.values_list("actor__username", flat=True)) == {"pm"}
+    assert set(
+        Measurement.objects.filter(key_result__product__owners=po).values_list(
+            "recorded_by__username", flat=True
+        )
+    ) == {"po"}
+    # A measurement's history row is dated on its day; the history spans the year.
+    for record in ChangeRecord.objects.filter(subject_type="measurement")[:50]:
+        assert record.at.date() == Measurement.objects.get(pk=record.subject_id).date
+    span = ChangeRecord.objects.aggregate(first=Min("at"), last=Max("at"))
+    assert span["last"] - span["first"] > datetime.timedelta(days=365)
+    assert span["last"] <= timezone.now()
+
+
+def test_a_run_in_a_later_month_moves_the_year_forward_without_duplicates(seeded):
+    pm = get_user_model().objects.get(username="pm")
+    anchor = timezone.localdate().replace(day=1)
+    next_month = month_start(anchor, 1)
+    before = Counter(KeyResult.objects.values_list("status", flat=True))
+    measured = KeyResult.objects.exclude(status="no_data").count()
+
+    stats = seed_outcomes(actor=pm, today=next_month + datetime.timedelta(days=9))
+
+    assert stats.created["measurements"] == measured  # one more month each (stale: a month late)
+    assert stats.updated["key results"] == KeyResult.objects.count()  # dates a month on
+    assert stats.created["hypotheses"] == stats.created["roadmap items"] == 0
+    assert (
+        Measurement.objects.filter(date=next_month).count()
+        == measured - KeyResult.objects.stale(next_month + datetime.timedelta(days=9)).count()
+    )
+    assert Counter(KeyResult.objects.values_list("status", flat=True)) == before
+    assert not stats.skipped
+    # ... and a second run that month changes nothing.
+    counts, digest = fingerprint()
+    again = seed_outcomes(actor=pm, today=next_month + datetime.timedelta(days=20))
+    assert fingerprint() == (counts, digest)
+    assert not again.created and not again.updated

@@ -6,7 +6,20 @@ from decimal import Decimal
 import factory
 from django.contrib.auth import get_user_model
 
-from products.models import Discipline, Person, Product, Team, TeamMembership
+from products.models import (
+    ChangeRecord,
+    Discipline,
+    Hypothesis,
+    HypothesisStatusChange,
+    KeyResult,
+    Measurement,
+    Outcome,
+    Person,
+    Product,
+    RoadmapItem,
+    Team,
+    TeamMembership,
+)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -79,3 +92,93 @@ class TeamMembershipFactory(factory.django.DjangoModelFactory):
     fte = Decimal("1.00")
     start_date = datetime.date(2024, 1, 1)
     end_date = None
+
+
+# Outcomes. These write rows directly (no history, no derived figures): call
+# services.key_result_refresh(key_result) where a test needs the stored progress and status.
+
+
+class OutcomeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Outcome
+
+    product = factory.SubFactory(ProductFactory)
+    statement = factory.Sequence(lambda n: f"Customers reach goal {n} without help")
+    order = factory.Sequence(lambda n: n)
+
+
+class KeyResultFactory(factory.django.DjangoModelFactory):
+    """An increasing key result from 0 to 100 over 2026-01-01 .. 2026-12-27 (360 days)."""
+
+    class Meta:
+        model = KeyResult
+
+    outcome = factory.SubFactory(OutcomeFactory)
+    product = factory.LazyAttribute(lambda kr: kr.outcome.product)
+    name = factory.Sequence(lambda n: f"Key result {n}")
+    kind = KeyResult.Kind.ADOPTION
+    customer_facing = True
+    unit = "%"
+    direction = KeyResult.Direction.INCREASE
+    baseline = Decimal("0")
+    target = Decimal("100")
+    start_date = datetime.date(2026, 1, 1)
+    target_date = datetime.date(2026, 12, 27)
+
+
+class MeasurementFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Measurement
+
+    key_result = factory.SubFactory(KeyResultFactory)
+    date = datetime.date(2026, 6, 30)
+    value = Decimal("50")
+    note = ""
+
+
+class HypothesisFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Hypothesis
+
+    product = factory.SubFactory(ProductFactory)
+    change = factory.Sequence(lambda n: f"a shorter form (variant {n})")
+    expected_outcome = "more customers finish opening an account"
+    status = Hypothesis.Status.PROPOSED
+
+
+class RoadmapItemFactory(factory.django.DjangoModelFactory):
+    """An item placed last in its horizon unless a position is given."""
+
+    class Meta:
+        model = RoadmapItem
+        skip_postgeneration_save = True
+
+    product = factory.SubFactory(ProductFactory)
+    title = factory.Sequence(lambda n: f"Roadmap item {n}")
+    horizon = RoadmapItem.Horizon.NOW
+    position = factory.LazyAttribute(
+        lambda item: RoadmapItem.objects.filter(product=item.product, horizon=item.horizon).count()
+    )
+
+    @factory.post_generation
+    def key_results(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.key_results.set(extracted)
+
+
+OUTCOME_TABLES = (
+    Outcome,
+    KeyResult,
+    Measurement,
+    Hypothesis,
+    HypothesisStatusChange,
+    RoadmapItem,
+    RoadmapItem.key_results.through,
+)
+
+
+def outcome_rows() -> list[list[dict]]:
+    """Every row of the outcome tables and the change history, to show a refused write wrote nothing."""
+    return [
+        list(model.objects.order_by("pk").values()) for model in (*OUTCOME_TABLES, ChangeRecord)
+    ]

@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from products import demo as products_demo
+from products import demo_outcomes
 from products.demo import EMAIL_DOMAIN, SeedStats, set_related, upsert
 from valuestreams import demo as valuestreams_demo
 
@@ -68,7 +69,8 @@ def seed_logins(stats: SeedStats) -> dict[str, Any]:
 
 class Command(BaseCommand):
     help = (
-        "Create the demo organisation (Harbour Bank: value streams, products, teams, people) "
+        "Create the demo organisation (Harbour Bank: value streams, products, teams, people, "
+        "outcomes with a year of measurements, hypotheses, roadmaps) "
         f"and the sign-ins exec, pm, po and finance (password: {DEMO_PASSWORD}). Idempotent."
     )
 
@@ -97,6 +99,7 @@ class Command(BaseCommand):
                     owner_group=Group.objects.get(name="product_owner"),
                 )
             )
+            stats.merge(demo_outcomes.seed_outcomes(actor=users["pm"]))
             stats.merge(valuestreams_demo.seed_value_streams(actor=users["pm"]))
         elapsed = time.monotonic() - started
         self._report(stats, elapsed)
