@@ -289,3 +289,31 @@ class PersonFilterForm(ListFilterForm):
     )
     team = slug_picker("Team today", active_teams(), "Any team")
     field_order = ["q", "discipline", "team", "archived"]
+
+
+__all__ = [
+    "DisciplineForm",
+    "FteField",
+    "ListFilterForm",
+    "MembershipEditForm",
+    "MembershipEndForm",
+    "MembershipForm",
+    "PersonChoiceField",
+    "PersonFilterForm",
+    "PersonForm",
+    "ProductFilterForm",
+    "ProductForm",
+    "ShapeOnlyModelForm",
+    "SlugOptionalOnCreateMixin",
+    "TeamFilterForm",
+    "TeamForm",
+    "UserChoiceField",
+    "UserMultipleChoiceField",
+    "active_people",
+    "active_products",
+    "active_teams",
+    "active_users",
+    "product_owners",
+    "slug_picker",
+    "user_label",
+]
