@@ -76,7 +76,7 @@ check: $(INSTALLED)
 
 # DATABASE_URL and CELERY_BROKER_URL pass through from the environment (unset: SQLite and
 # the filesystem broker); service-marked tests run when their service is configured.
-test: install lint check
+test: install lint typecheck check
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Benchmarks are not tests: they build their own data and print figures.

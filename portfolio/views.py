@@ -2,7 +2,7 @@
 
 from django.contrib.auth import authenticate
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 from drf_spectacular.utils import extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularSwaggerSplitView
@@ -14,10 +14,20 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from portfolio import selectors
+from portfolio.common.context_processors import ROLE_LABELS, site
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """The portfolio overview: registry headline figures, each linking to the page behind it."""
+    """The portfolio overview: registry headline figures, each linking to the page behind it.
+
+    A product owner lands on My products instead (``?overview=1`` shows them this page). The
+    role comes from the layout's role labels, read once per request, so this costs no query.
+    """
+    if (
+        "overview" not in request.GET
+        and ROLE_LABELS["product_owner"] in site(request)["user_roles"]
+    ):
+        return redirect("products:my_products")
     return render(request, "portfolio/home.html", {"figures": selectors.registry_figures()})
 
 

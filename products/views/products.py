@@ -1,13 +1,23 @@
 """Product pages: the list, a product's page, and create, edit, archive and restore."""
 
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from portfolio.common.views import GET_POST, Sorts, actor, list_page, needs
 from products import forms, selectors, services
 from products.filters import ProductFilter
 from products.models import Product
+from products.permissions import can_edit_outcomes
+from products.views._outcomes import (
+    decorate_history,
+    decorate_outcomes,
+    outcome_add_form,
+    outcome_summary,
+)
 from products.views._shared import plural, registry_pages
 
 PRODUCTS = registry_pages("product", "Products", "products:product_list")
@@ -39,13 +49,41 @@ def _get_product(request: HttpRequest, slug: str) -> Product:
 
 
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    """A product: stage, description, owners, teams; its value streams load from their app."""
+    """A product: stage, description, owners, teams (its value streams load from their app), its
+    outcomes and key results, hypotheses, roadmap and the history of their changes."""
     product = _get_product(request, slug)
-    return render(
-        request,
-        "products/product_detail.html",
-        {"product": product, "breadcrumbs": PRODUCTS.crumbs(product)},
-    )
+    return render(request, "products/product_detail.html", product_page_context(request, product))
+
+
+def product_page_context(request: HttpRequest, product: Product) -> dict[str, Any]:
+    """Everything the product page shows; the outcome, hypothesis and roadmap fragments re-render
+    from the same context after an in-place edit.
+
+    Each key result carries its chart and stale flag; for a user who may edit the outcomes, the
+    closed forms the page offers (record a measurement, add a key result, add an outcome).
+    """
+    user = request.user
+    today = timezone.localdate()
+    editable = can_edit_outcomes(user, product)
+    outcomes = list(selectors.product_outcomes(user=user, product=product))
+    key_results = decorate_outcomes(outcomes, can_edit=editable, today=today)
+    history = selectors.product_history(user=user, product=product)
+    decorate_history(history, key_results)
+    return {
+        "product": product,
+        "breadcrumbs": PRODUCTS.crumbs(product),
+        "today": today,
+        "can_edit_outcomes": editable,
+        "outcomes": outcomes,
+        "key_results": key_results,
+        "outcome_summary": outcome_summary(key_results),
+        "new_outcome_form": outcome_add_form() if editable else None,
+        "new_outcome_open": False,
+        "notice": "",
+        "hypotheses": list(selectors.product_hypotheses(user=user, product=product)),
+        "roadmap": selectors.product_roadmap(user=user, product=product),
+        "history": history,
+    }
 
 
 @needs("products.add_product")

@@ -1002,9 +1002,10 @@ def test_list_query_counts_are_constant(
 
 
 # session, user, role labels, permissions x2, then the row and its prefetches: product (owners,
-# teams), team (products, memberships with person and discipline, and the member picker),
-# person (memberships with team).
-DETAIL_QUERIES = {"product_detail": 8, "team_detail": 9, "person_detail": 7}
+# teams, and its outcomes, hypotheses, roadmap items and history: one query each while they are
+# empty; tests/products/test_outcome_views.py pins the page with them), team (products,
+# memberships with person and discipline, and the member picker), person (memberships with team).
+DETAIL_QUERIES = {"product_detail": 12, "team_detail": 9, "person_detail": 7}
 
 
 def product_with(n: int, owner) -> str:
