@@ -11,45 +11,24 @@ check that again.
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
-from portfolio.common.views import GET_POST, actor, save_form
+from portfolio.common.views import GET_POST, save_form
 from products import selectors, services
 from products.forms.roadmap import HypothesisForm, HypothesisStatusForm
 from products.models import Hypothesis, Product
 from products.permissions import access_product
+from products.views._sections import editable_product, editor, wants_fragment
 from products.views.products import product_page_context
 
 PAGE = "products/product_detail.html"
 HISTORY = "products/_history.html#history"
 SECTION = "products/_hypotheses.html"
 CARD = "products/_hypotheses.html#hypothesis-card"
-
-
-def _htmx(request: HttpRequest) -> bool:
-    """An htmx request that wants a fragment (a boosted one wants the whole page)."""
-    htmx = getattr(request, "htmx", None)
-    if not htmx:
-        return False
-    return not htmx.boosted
-
-
-def _editor(request: HttpRequest) -> User:
-    """The signed-in user making the change, as the outcome services take it."""
-    user = actor(request)
-    if not isinstance(user, User):
-        raise PermissionDenied
-    return user
-
-
-def _editable_product(request: HttpRequest, slug: str) -> Product:
-    return access_product(user=request.user, slug=slug, action="edit_outcomes")
 
 
 def _get_hypothesis(request: HttpRequest, product: Product, pk: int) -> Hypothesis:
@@ -86,7 +65,7 @@ def _render(
         for name, value in (opened or {}).items():
             setattr(hypothesis, name, value)
         page["hypothesis"] = hypothesis
-    if not _htmx(request):
+    if not wants_fragment(request):
         template = PAGE
     elif hypothesis is not None:
         template = CARD
@@ -105,7 +84,7 @@ def _saved(
     request: HttpRequest, product: Product, notice: str, *, card: int | None = None
 ) -> HttpResponse:
     """After a write: htmx gets the changed fragment with the notice; a plain POST a redirect."""
-    if _htmx(request):
+    if wants_fragment(request):
         if card is None:
             return _render(request, product, history_oob=True, hypothesis_notice=notice)
         return _render(request, product, card=card, history_oob=True, hypothesis_card_notice=notice)
@@ -119,7 +98,7 @@ def _saved(
 def hypothesis_list(request: HttpRequest, slug: str) -> HttpResponse:
     """The hypotheses section as it is (htmx: closes an open add form); anyone who may read it."""
     product = access_product(user=request.user, slug=slug)
-    if not _htmx(request):
+    if not wants_fragment(request):
         return redirect(f"{product.get_absolute_url()}#hypotheses")
     return _render(request, product)
 
@@ -131,7 +110,7 @@ def hypothesis_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     hypothesis = get_object_or_404(
         selectors.hypothesis_list(user=request.user).filter(product=product), pk=pk
     )
-    if not _htmx(request):
+    if not wants_fragment(request):
         return redirect(_card_url(product, hypothesis.pk))
     return _render(request, product, card=hypothesis.pk)
 
@@ -139,14 +118,12 @@ def hypothesis_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @GET_POST
 def hypothesis_create(request: HttpRequest, slug: str) -> HttpResponse:
     """State a hypothesis. GET opens the form at the top of the section."""
-    product = _editable_product(request, slug)
+    product = editable_product(request, slug)
     form = HypothesisForm(request.POST or None, product=product)
     if request.method == "POST":
         saved = save_form(
             form,
-            lambda data: services.hypothesis_create(
-                actor=_editor(request), product=product, **data
-            ),
+            lambda data: services.hypothesis_create(actor=editor(request), product=product, **data),
         )
         if saved is not None:
             return _saved(request, product, "Hypothesis added.")
@@ -156,14 +133,14 @@ def hypothesis_create(request: HttpRequest, slug: str) -> HttpResponse:
 @GET_POST
 def hypothesis_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """Reword a hypothesis, its key result, the move expected or the evidence. GET opens its card."""
-    product = _editable_product(request, slug)
+    product = editable_product(request, slug)
     hypothesis = _get_hypothesis(request, product, pk)
     form = HypothesisForm(request.POST or None, instance=hypothesis, product=product)
     if request.method == "POST":
         saved = save_form(
             form,
             lambda data: services.hypothesis_update(
-                actor=_editor(request), hypothesis=hypothesis, **data
+                actor=editor(request), hypothesis=hypothesis, **data
             ),
         )
         if saved is not None:
@@ -174,14 +151,14 @@ def hypothesis_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @GET_POST
 def hypothesis_status(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """Move a hypothesis to another status with an evidence note; the service dates the change."""
-    product = _editable_product(request, slug)
+    product = editable_product(request, slug)
     hypothesis = _get_hypothesis(request, product, pk)
     form = HypothesisStatusForm(request.POST or None, hypothesis=hypothesis)
     if request.method == "POST":
         saved = save_form(
             form,
             lambda data: services.hypothesis_update(
-                actor=_editor(request),
+                actor=editor(request),
                 hypothesis=hypothesis,
                 status=data["status"],
                 status_note=data["note"].strip(),
@@ -196,9 +173,9 @@ def hypothesis_status(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @GET_POST
 def hypothesis_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """Delete a hypothesis. GET asks first (the page without JavaScript; htmx asks in the browser)."""
-    product = _editable_product(request, slug)
+    product = editable_product(request, slug)
     hypothesis = _get_hypothesis(request, product, pk)
     if request.method == "POST":
-        services.hypothesis_delete(actor=_editor(request), hypothesis=hypothesis)
+        services.hypothesis_delete(actor=editor(request), hypothesis=hypothesis)
         return _saved(request, product, "Hypothesis deleted.")
     return _render(request, product, card=pk, opened={"confirm_delete": True})

@@ -13,15 +13,13 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from portfolio.common.htmx import render_page
-from portfolio.common.views import GET_POST, actor, save_form
+from portfolio.common.views import GET_POST, save_form
 from products import selectors, services
 from products.charts import with_unit
 from products.models import KeyResult, Outcome, Product
@@ -33,24 +31,11 @@ from products.views._outcomes import (
     outcome_add_form,
     outcome_edit_form,
 )
+from products.views._sections import editor, wants_fragment
 from products.views.products import PRODUCTS, product_page_context
 
 Context = dict[str, Any]
 Opener = Callable[[Context], None]
-
-
-def _htmx(request: HttpRequest) -> bool:
-    """An htmx request that wants a fragment (a boosted one wants the whole page)."""
-    htmx = getattr(request, "htmx", None)
-    return htmx is not None and bool(htmx) and not htmx.boosted
-
-
-def _editor(request: HttpRequest) -> User:
-    """The acting user, as the services take it."""
-    user = actor(request)
-    if not isinstance(user, User):
-        raise PermissionDenied
-    return user
 
 
 # The rows, fetched for the user: 404 when unknown, 403 when the user may not change them.
@@ -158,7 +143,7 @@ def _written(
 ) -> HttpResponse:
     """After a write: htmx gets the changed fragment and the updates elsewhere on the page; a
     plain form post is redirected to the product page, at the row it changed."""
-    if not _htmx(request):
+    if not wants_fragment(request):
         messages.success(request, notice)
         return redirect(product.get_absolute_url() + anchor)
     return _page(
@@ -195,7 +180,7 @@ def outcome_create(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST":
         outcome = save_form(
             form,
-            lambda data: services.outcome_create(actor=_editor(request), product=product, **data),
+            lambda data: services.outcome_create(actor=editor(request), product=product, **data),
         )
         if outcome is not None:
             return _written(
@@ -212,7 +197,7 @@ def outcome_create(request: HttpRequest, slug: str) -> HttpResponse:
 def outcome_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """An outcome's card (htmx: what "Cancel" restores); without htmx, its place on the page."""
     outcome = _outcome(request, pk, action="view")
-    if not _htmx(request):
+    if not wants_fragment(request):
         return _back_to(outcome.product, f"#outcome-{outcome.pk}")
     return _page(request, outcome.product, fragment="outcome-card", outcome_pk=outcome.pk)
 
@@ -225,7 +210,7 @@ def outcome_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         saved = save_form(
             form,
-            lambda data: services.outcome_update(actor=_editor(request), outcome=outcome, **data),
+            lambda data: services.outcome_update(actor=editor(request), outcome=outcome, **data),
         )
         if saved is not None:
             return _written(
@@ -252,7 +237,7 @@ def outcome_archive(request: HttpRequest, pk: int) -> HttpResponse:
     outcome = _outcome(request, pk)
     product = outcome.product
     if request.method == "POST":
-        services.outcome_archive(actor=_editor(request), outcome=outcome)
+        services.outcome_archive(actor=editor(request), outcome=outcome)
         return _written(
             request,
             product,
@@ -285,7 +270,7 @@ def outcome_archive(request: HttpRequest, pk: int) -> HttpResponse:
 def key_result_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A key result's fragment (htmx: what "Cancel" restores); without htmx, its place on the page."""
     key_result = _key_result(request, pk, action="view")
-    if not _htmx(request):
+    if not wants_fragment(request):
         return _back_to(key_result.product, f"#kr-{key_result.pk}")
     return _page(request, key_result.product, fragment="kr", key_result_pk=key_result.pk)
 
@@ -299,7 +284,7 @@ def key_result_create(request: HttpRequest, pk: int) -> HttpResponse:
         key_result = save_form(
             form,
             lambda data: services.key_result_create(
-                actor=_editor(request), outcome=outcome, **form.service_data()
+                actor=editor(request), outcome=outcome, **form.service_data()
             ),
         )
         if key_result is not None:
@@ -329,7 +314,7 @@ def key_result_edit(request: HttpRequest, pk: int) -> HttpResponse:
         saved = save_form(
             form,
             lambda data: services.key_result_update(
-                actor=_editor(request), key_result=key_result, **data
+                actor=editor(request), key_result=key_result, **data
             ),
         )
         if saved is not None:
@@ -358,7 +343,7 @@ def key_result_delete(request: HttpRequest, pk: int) -> HttpResponse:
     product, outcome_pk = key_result.product, key_result.outcome_id
     if request.method == "POST":
         name = key_result.name
-        services.key_result_delete(actor=_editor(request), key_result=key_result)
+        services.key_result_delete(actor=editor(request), key_result=key_result)
         return _written(
             request,
             product,
@@ -392,7 +377,7 @@ def measurement_create(request: HttpRequest, pk: int) -> HttpResponse:
         measurement = save_form(
             form,
             lambda data: services.measurement_record(
-                actor=_editor(request), key_result=key_result, **data
+                actor=editor(request), key_result=key_result, **data
             ),
         )
         if measurement is not None:

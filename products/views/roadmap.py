@@ -12,45 +12,24 @@ product's outcomes; the services check that again.
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
-from portfolio.common.views import GET_POST, actor, save_form
+from portfolio.common.views import GET_POST, save_form
 from products import selectors, services
 from products.forms.roadmap import RoadmapItemForm, RoadmapMoveForm
 from products.models import Product, RoadmapItem
 from products.permissions import access_product
+from products.views._sections import editable_product, editor, wants_fragment
 from products.views.products import product_page_context
 
 PAGE = "products/product_detail.html"
 HISTORY = "products/_history.html#history"
 BOARD = "products/_roadmap.html"
 CARD = "products/_roadmap.html#roadmap-item"
-
-
-def _htmx(request: HttpRequest) -> bool:
-    """An htmx request that wants a fragment (a boosted one wants the whole page)."""
-    htmx = getattr(request, "htmx", None)
-    if not htmx:
-        return False
-    return not htmx.boosted
-
-
-def _editor(request: HttpRequest) -> User:
-    """The signed-in user making the change, as the outcome services take it."""
-    user = actor(request)
-    if not isinstance(user, User):
-        raise PermissionDenied
-    return user
-
-
-def _editable_product(request: HttpRequest, slug: str) -> Product:
-    return access_product(user=request.user, slug=slug, action="edit_outcomes")
 
 
 def _get_item(request: HttpRequest, product: Product, pk: int) -> RoadmapItem:
@@ -107,7 +86,7 @@ def _render(
     if found is not None:
         for name, value in (opened or {}).items():
             setattr(found, name, value)
-    if not _htmx(request):
+    if not wants_fragment(request):
         template = PAGE
     elif found is not None:
         template = CARD
@@ -133,7 +112,7 @@ def _saved(
 ) -> HttpResponse:
     """After a write: htmx gets the board (or the item's card) with the notice; a plain POST a
     redirect to the board (or to the item ``anchor``)."""
-    if _htmx(request):
+    if wants_fragment(request):
         if card is not None:
             return _render(
                 request, product, card=card, history_oob=True, roadmap_card_notice=notice, **context
@@ -150,7 +129,7 @@ def _saved(
 def roadmap_board(request: HttpRequest, slug: str) -> HttpResponse:
     """The board as it is (htmx: closes an open add form); anyone who may read it."""
     product = access_product(user=request.user, slug=slug)
-    if not _htmx(request):
+    if not wants_fragment(request):
         return redirect(f"{product.get_absolute_url()}#roadmap")
     return _render(request, product)
 
@@ -162,7 +141,7 @@ def roadmap_item_detail(request: HttpRequest, slug: str, pk: int) -> HttpRespons
     item = get_object_or_404(
         selectors.roadmap_item_list(user=request.user).filter(product=product), pk=pk
     )
-    if not _htmx(request):
+    if not wants_fragment(request):
         return redirect(_item_url(product, item.pk))
     return _render(request, product, card=item.pk)
 
@@ -171,7 +150,7 @@ def roadmap_item_detail(request: HttpRequest, slug: str, pk: int) -> HttpRespons
 def roadmap_item_create(request: HttpRequest, slug: str) -> HttpResponse:
     """Add an item at the end of a horizon. GET opens the form above the board (``?horizon=``
     preselects one)."""
-    product = _editable_product(request, slug)
+    product = editable_product(request, slug)
     initial = {}
     if request.GET.get("horizon") in RoadmapItem.Horizon.values:
         initial["horizon"] = request.GET["horizon"]
@@ -180,7 +159,7 @@ def roadmap_item_create(request: HttpRequest, slug: str) -> HttpResponse:
         saved = save_form(
             form,
             lambda data: services.roadmap_item_create(
-                actor=_editor(request), product=product, **data
+                actor=editor(request), product=product, **data
             ),
         )
         if saved is not None:
@@ -192,13 +171,13 @@ def roadmap_item_create(request: HttpRequest, slug: str) -> HttpResponse:
 @GET_POST
 def roadmap_item_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """Change an item's title, description or key results. GET opens its card for editing."""
-    product = _editable_product(request, slug)
+    product = editable_product(request, slug)
     item = _get_item(request, product, pk)
     form = RoadmapItemForm(request.POST or None, instance=item, product=product)
     if request.method == "POST":
         saved = save_form(
             form,
-            lambda data: services.roadmap_item_update(actor=_editor(request), item=item, **data),
+            lambda data: services.roadmap_item_update(actor=editor(request), item=item, **data),
         )
         if saved is not None:
             return _saved(request, product, f"“{saved.title}” saved.", card=pk)
@@ -211,18 +190,18 @@ def roadmap_item_move(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
     htmx gets the board back with the focus on the moved item; a plain POST a redirect to it.
     """
-    product = _editable_product(request, slug)
+    product = editable_product(request, slug)
     item = _get_item(request, product, pk)
     form = RoadmapMoveForm(request.POST)
     moved = save_form(
         form,
         lambda data: services.roadmap_item_move(
-            actor=_editor(request), item=item, horizon=data["horizon"], position=data["position"]
+            actor=editor(request), item=item, horizon=data["horizon"], position=data["position"]
         ),
     )
     if moved is None:
         errors = "; ".join(str(e) for errors in form.errors.values() for e in errors)
-        if _htmx(request):
+        if wants_fragment(request):
             return _render(request, product, roadmap_error=f"Not moved: {errors}")
         messages.error(request, f"“{item.title}” was not moved: {errors}")
         return redirect(_item_url(product, item.pk))
@@ -244,10 +223,10 @@ def roadmap_item_move(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def roadmap_item_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """Delete an item; the items after it close the gap. GET asks first (the page without
     JavaScript; htmx asks in the browser)."""
-    product = _editable_product(request, slug)
+    product = editable_product(request, slug)
     item = _get_item(request, product, pk)
     if request.method == "POST":
         title = item.title
-        services.roadmap_item_delete(actor=_editor(request), item=item)
+        services.roadmap_item_delete(actor=editor(request), item=item)
         return _saved(request, product, f"“{title}” deleted from the roadmap.")
     return _render(request, product, card=pk, opened={"confirm_delete": True})
