@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -269,6 +270,11 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "healthcheck": {"task": "portfolio.tasks.healthcheck_task", "schedule": 60.0},
+    # Every flow snapshot recomputed from the full history, nightly at 02:30 UTC.
+    "flow-recompute-nightly": {
+        "task": "valuestreams.tasks.recompute_all_flow_task",
+        "schedule": crontab(hour=2, minute=30),
+    },
 }
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -35,13 +35,27 @@ def _fast_tests(settings):
     settings.AXES_ENABLED = False
 
 
-def ensure_roles() -> None:
-    """Recreate the role groups if a transactional test's flush removed them.
+# Functions in data migrations that rebuild what a transactional test's flush removes.
+MIGRATION_DATA_FUNCTIONS = ("grant_roles", "add_defaults")
 
-    Every migration that grants role permissions defines ``grant_roles(apps, schema_editor)``;
-    running them in order against the live app registry rebuilds exactly what migrate built.
+
+def _migration_data_present() -> bool:
+    from valuestreams.models import StatusMapping
+
+    return (
+        Group.objects.filter(name__in=ROLES).count() == len(ROLES)
+        and StatusMapping.objects.filter(value_stream=None).exists()
+    )
+
+
+def ensure_roles() -> None:
+    """Recreate what the data migrations wrote (the role groups and their permissions, the default
+    status and type mappings) if a transactional test's flush removed it.
+
+    Each such migration names its function ``grant_roles`` or ``add_defaults``; running them in
+    order against the live app registry rebuilds exactly what migrate built (they are idempotent).
     """
-    if Group.objects.filter(name__in=ROLES).count() == len(ROLES):
+    if _migration_data_present():
         return
     from django.apps import apps as global_apps
     from django.db.migrations.loader import MigrationLoader
@@ -52,8 +66,21 @@ def ensure_roles() -> None:
         plan.extend(node for node in loader.graph.forwards_plan(leaf) if node not in plan)
     for app_label, name in plan:
         module = import_module(loader.get_migration(app_label, name).__module__)
-        if hasattr(module, "grant_roles"):
-            module.grant_roles(global_apps, None)
+        for function in MIGRATION_DATA_FUNCTIONS:
+            if hasattr(module, function):
+                getattr(module, function)(global_apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _migration_data_after_flush(request):
+    """Transactional tests (they run last) start with the data migrations' rows in place."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or any(
+        name in request.fixturenames for name in ("transactional_db", "live_server")
+    )
+    if transactional:
+        request.getfixturevalue("transactional_db")
+        ensure_roles()
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """Value stream pages, mounted at /value-streams/."""
 
-from django.urls import path
+from django.urls import include, path
 
-from valuestreams import views
+from valuestreams import views, views_ingest, views_maps
 
 app_name = "valuestreams"
 
@@ -14,8 +14,12 @@ urlpatterns = [
         views.product_value_streams,
         name="product_value_streams",
     ),
+    path("mappings/", views_ingest.mappings_default, name="mappings_default"),
+    path("work-items/import/", views_ingest.work_item_import, name="work_item_import"),
+    path("<slug:slug>/mappings/", views_ingest.mappings_for_value_stream, name="mappings"),
     path("<slug:slug>/", views.value_stream_detail, name="value_stream_detail"),
     path("<slug:slug>/edit/", views.value_stream_edit, name="value_stream_edit"),
     path("<slug:slug>/archive/", views.value_stream_archive, name="value_stream_archive"),
     path("<slug:slug>/restore/", views.value_stream_restore, name="value_stream_restore"),
+    path("<slug:slug>/maps/", include(views_maps.urlpatterns)),
 ]

@@ -46,3 +46,16 @@ def test_ensure_roles_rebuilds_the_groups_a_flush_removed():
     group = Group.objects.get(name="portfolio_manager")
     assert group.permissions.filter(codename="add_product").exists()
     assert not Group.objects.get(name="finance").permissions.filter(codename="add_product").exists()
+
+
+@pytest.mark.django_db
+def test_ensure_roles_rebuilds_the_default_mappings_a_flush_removed():
+    from valuestreams.models import StatusMapping, TypeMapping
+
+    StatusMapping.objects.all().delete()
+    TypeMapping.objects.all().delete()
+    ensure_roles()
+    assert (
+        StatusMapping.objects.get(value_stream=None, status_key="in progress").category == "active"
+    )
+    assert TypeMapping.objects.get(value_stream=None, tracker_type_key="bug").type == "defect"

@@ -19,6 +19,7 @@ from products import demo as products_demo
 from products import demo_outcomes
 from products.demo import EMAIL_DOMAIN, SeedStats, set_related, upsert
 from valuestreams import demo as valuestreams_demo
+from valuestreams import demo_maps
 
 DEMO_PASSWORD = "portfolio-demo"
 
@@ -101,6 +102,7 @@ class Command(BaseCommand):
             )
             stats.merge(demo_outcomes.seed_outcomes(actor=users["pm"]))
             stats.merge(valuestreams_demo.seed_value_streams(actor=users["pm"]))
+            stats.merge(demo_maps.seed_maps(actor=users["pm"]))
         elapsed = time.monotonic() - started
         self._report(stats, elapsed)
 
