@@ -17,7 +17,7 @@ ASSETS := node_modules/.installed
 CHECK_ENV := DEBUG=1 SECRET_KEY=make-test-only-not-a-secret-0123456789abcdefghijklmnopqrstuvwxyz
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint fmt typecheck check bench lock clean distclean
+.PHONY: help install run test lint fmt typecheck check bench bench-flow lock clean distclean
 
 help:
 	@echo "make run        install, migrate, load the demo organisation, start web + worker + beat (PORT=$(PORT))"
@@ -26,6 +26,7 @@ help:
 	@echo "make fmt        ruff format and ruff check --fix"
 	@echo "make typecheck  mypy with django-stubs (strict on services and selectors)"
 	@echo "make bench      benchmarks in bench/ (own database in var/bench; DATABASE_URL for PostgreSQL)"
+	@echo "make bench-flow flow metrics at 1,000,000 items (PostgreSQL: DATABASE_URL; own database)"
 	@echo "make lock       rewrite $(LOCK) from the packages installed in $(VENV)"
 	@echo "make clean      remove collected static files, test databases and caches (keeps var/ data)"
 	@echo "make distclean  clean, and remove var/ (local database, broker), $(VENV) and node_modules"
@@ -82,6 +83,10 @@ test: install lint typecheck check
 # Benchmarks are not tests: they build their own data and print figures.
 bench: $(INSTALLED)
 	$(BIN)/python bench/registry_lists.py
+
+# Flow metrics at scale (issue 4): PostgreSQL only; scale with BENCH_ITEMS, BENCH_PRODUCTS, ...
+bench-flow: $(INSTALLED)
+	$(BIN)/python bench/flow.py
 
 lock: $(BIN)/python
 	@{ echo "# Every package the project installs, pinned; regenerate with 'make lock'."; \

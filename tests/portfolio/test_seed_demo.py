@@ -30,7 +30,8 @@ from products.models import (
 )
 from products.services import FTE_LIMIT, peak_fte
 from tests.conftest import ensure_roles
-from valuestreams.models import ValueStream
+from valuestreams.demo_work import SOURCE, seed_work_items
+from valuestreams.models import FlowSnapshot, StatusChange, ValueStream, WorkItem
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +74,9 @@ def test_a_second_run_changes_nothing_and_duplicates_nothing(seeded):
     second = seed()
     assert fingerprint() == (counts, digest)
     summary = [line for line in second.splitlines() if "unchanged" in line]
-    assert len(summary) == 15  # 12 + value stream maps, map steps, improvement outcomes
+    # 12 + value stream maps, map steps, improvement outcomes, work items, status changes
+    # (no "flow snapshots": nothing was ingested, so nothing is recomputed)
+    assert len(summary) == 17
     assert all(re.search(r"\b0 created\s+0 updated", line) for line in summary), second
 
 
@@ -306,3 +309,81 @@ def test_a_run_in_a_later_month_moves_the_year_forward_without_duplicates(seeded
     again = seed_outcomes(actor=pm, today=next_month + datetime.timedelta(days=20))
     assert fingerprint() == (counts, digest)
     assert not again.created and not again.updated
+
+
+def test_every_product_has_a_year_of_work_items_with_believable_histories(seeded):
+    per_product = Counter(WorkItem.objects.values_list("product__slug", flat=True))
+    assert set(per_product) == set(Product.objects.values_list("slug", flat=True))
+    assert all(20 <= n <= 60 for n in per_product.values()), per_product
+    assert set(WorkItem.objects.values_list("source__slug", flat=True)) == {SOURCE}
+    types = Counter(WorkItem.objects.values_list("type", flat=True))
+    assert set(types) == {"feature", "defect", "risk", "debt"}  # every tracker type mapped
+    assert types["feature"] > types["defect"] > max(types["risk"], types["debt"])
+    histories: dict[int, list[str]] = defaultdict(list)
+    for item_id, status in StatusChange.objects.order_by("at", "id").values_list(
+        "item_id", "to_status"
+    ):
+        histories[item_id].append(status)
+    assert len(histories) == WorkItem.objects.count()
+    assert all(h[0] == "To Do" for h in histories.values())
+    done = [h for h in histories.values() if h[-1] == "Done"]
+    reopened = [h for h in done if h.count("Done") > 1]
+    from_backlog = [h for h in done if h == ["To Do", "Done"]]
+    in_progress = [h for h in histories.values() if h[-1] != "Done" and len(h) > 1]
+    assert len(done) > len(histories) * 0.8
+    assert reopened and from_backlog and in_progress
+    assert any("Blocked" in h for h in done) and any("Ready for QA" in h for h in done)
+    anchor = timezone.localdate().replace(day=1)
+    span = StatusChange.objects.aggregate(first=Min("at"), last=Max("at"))
+    assert span["last"].date() < anchor
+    assert (anchor - span["first"].date()).days <= 366
+
+
+def test_every_product_with_items_has_flow_snapshots(seeded):
+    with_items = set(WorkItem.objects.values_list("product_id", flat=True))
+    with_snapshots = set(
+        FlowSnapshot.objects.exclude(product=None).values_list("product_id", flat=True)
+    )
+    assert with_items and with_items <= with_snapshots
+    busy = FlowSnapshot.objects.filter(window="month", product__isnull=False, velocity__gt=0)
+    assert busy.count() > 100
+    assert FlowSnapshot.objects.filter(value_stream__isnull=False).exists()
+
+
+def test_a_second_run_adds_no_work_items_or_status_changes(seeded):
+    pm = get_user_model().objects.get(username="pm")
+    items, changes = WorkItem.objects.count(), StatusChange.objects.count()
+    snapshots = list(FlowSnapshot.objects.order_by("pk").values_list("pk", "computed_at"))
+
+    stats = seed_work_items(actor=pm)
+
+    assert not any(stats.created.values()) and not any(stats.updated.values())
+    assert stats.unchanged["work items"] == items
+    assert stats.unchanged["status changes"] == changes
+    assert (WorkItem.objects.count(), StatusChange.objects.count()) == (items, changes)
+    assert list(FlowSnapshot.objects.order_by("pk").values_list("pk", "computed_at")) == snapshots
+
+
+def _midnight(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
+
+
+def test_work_items_in_a_later_month_add_that_month_without_duplicates(seeded):
+    pm = get_user_model().objects.get(username="pm")
+    anchor = timezone.localdate().replace(day=1)
+    next_month = month_start(anchor, 1)
+    items, changes = WorkItem.objects.count(), StatusChange.objects.count()
+
+    stats = seed_work_items(actor=pm, today=next_month + datetime.timedelta(days=3))
+
+    assert stats.updated["work items"] == 0
+    assert (
+        stats.unchanged["work items"]
+        == items
+        - WorkItem.objects.filter(created_at__lt=_midnight(month_start(anchor, -11))).count()
+    )
+    assert stats.created["work items"] == WorkItem.objects.count() - items > 0
+    assert stats.created["status changes"] == StatusChange.objects.count() - changes > 0
+    assert StatusChange.objects.filter(
+        at__gte=_midnight(anchor), at__lt=_midnight(next_month)
+    ).exists()

@@ -19,7 +19,7 @@ from products import demo as products_demo
 from products import demo_outcomes
 from products.demo import EMAIL_DOMAIN, SeedStats, set_related, upsert
 from valuestreams import demo as valuestreams_demo
-from valuestreams import demo_maps
+from valuestreams import demo_maps, demo_work
 
 DEMO_PASSWORD = "portfolio-demo"
 
@@ -71,7 +71,8 @@ def seed_logins(stats: SeedStats) -> dict[str, Any]:
 class Command(BaseCommand):
     help = (
         "Create the demo organisation (Harbour Bank: value streams, products, teams, people, "
-        "outcomes with a year of measurements, hypotheses, roadmaps) "
+        "outcomes with a year of measurements, hypotheses, roadmaps, value stream maps, a year of "
+        "tracker work items and their flow metrics) "
         f"and the sign-ins exec, pm, po and finance (password: {DEMO_PASSWORD}). Idempotent."
     )
 
@@ -103,6 +104,7 @@ class Command(BaseCommand):
             stats.merge(demo_outcomes.seed_outcomes(actor=users["pm"]))
             stats.merge(valuestreams_demo.seed_value_streams(actor=users["pm"]))
             stats.merge(demo_maps.seed_maps(actor=users["pm"]))
+            stats.merge(demo_work.seed_work_items(actor=users["pm"]))
         elapsed = time.monotonic() - started
         self._report(stats, elapsed)
 
