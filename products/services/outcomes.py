@@ -64,6 +64,28 @@ def _set_fields(instance: Any, fields: tuple[str, ...], data: dict[str, Any]) ->
         setattr(instance, name, value)
 
 
+def _save_and_record(
+    *,
+    actor: Actor,
+    product: Product,
+    subject: Any,
+    action: str,
+    before: dict[str, Any] | None,
+    fields: tuple[str, ...],
+) -> None:
+    """Validate and save a row, then record the change in the product's history."""
+    subject.full_clean()
+    subject.save()
+    record_change(
+        actor=actor,
+        product=product,
+        subject=subject,
+        action=action,
+        before=before,
+        after=snapshot(subject, fields),
+    )
+
+
 # Outcomes
 
 
@@ -88,15 +110,13 @@ def outcome_create(
         period_end=period_end,
         order=order,
     )
-    outcome.full_clean()
-    outcome.save()
-    record_change(
+    _save_and_record(
         actor=actor,
         product=product,
         subject=outcome,
         action=CREATED,
         before=None,
-        after=snapshot(outcome, OUTCOME_FIELDS),
+        fields=OUTCOME_FIELDS,
     )
     return outcome
 
@@ -107,15 +127,13 @@ def outcome_update(*, actor: Actor, outcome: Outcome, **data: Any) -> Outcome:
     ensure_can_edit_outcomes(actor, outcome.product, model=Outcome)
     before = snapshot(outcome, OUTCOME_FIELDS)
     _set_fields(outcome, OUTCOME_FIELDS, data)
-    outcome.full_clean()
-    outcome.save()
-    record_change(
+    _save_and_record(
         actor=actor,
         product=outcome.product,
         subject=outcome,
         action=UPDATED,
         before=before,
-        after=snapshot(outcome, OUTCOME_FIELDS),
+        fields=OUTCOME_FIELDS,
     )
     return outcome
 
