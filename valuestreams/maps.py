@@ -17,6 +17,7 @@ from django.db.models import Case, Count, F, IntegerField, Prefetch, QuerySet, V
 
 from portfolio.common.services import model_update
 from valuestreams.models import ImprovementOutcome, MapStep, ValueStream, ValueStreamMap
+from valuestreams.models.flow import status_key
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -298,3 +299,21 @@ def _check_target(outcome: ImprovementOutcome) -> None:
             raise ValidationError({"target": "A percent target lies between 0 and 100."})
     elif target < 0:
         raise ValidationError({"target": "A time target cannot be negative."})
+
+
+def step_set_statuses(*, actor: AbstractBaseUser, step: MapStep, statuses: list[Any]) -> MapStep:
+    """Set the tracker statuses a step covers (the measured value stream reads the time items
+    spend in them). Each must be a non-empty string; surrounding spaces are dropped and a name
+    given twice (as ``status_key`` matches it) is kept once, in the order given."""
+    names: list[str] = []
+    seen: set[str] = set()
+    for value in statuses:
+        if not isinstance(value, str) or not value.strip():
+            raise ValidationError({"statuses": "Each status must be a non-empty name."})
+        key = status_key(value)
+        if key not in seen:
+            seen.add(key)
+            names.append(value.strip())
+    step.statuses = names
+    step.save(update_fields=["statuses", "updated_at"])
+    return step

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from valuestreams import views, views_flow, views_ingest, views_maps
+from valuestreams import views, views_flow, views_ingest, views_maps, views_measured
 
 app_name = "valuestreams"
 
@@ -28,6 +28,16 @@ urlpatterns = [
     path("<slug:slug>/edit/", views.value_stream_edit, name="value_stream_edit"),
     path("<slug:slug>/archive/", views.value_stream_archive, name="value_stream_archive"),
     path("<slug:slug>/restore/", views.value_stream_restore, name="value_stream_restore"),
+    path(
+        "<slug:slug>/maps/<int:pk>/measured/",
+        views_measured.map_measured,
+        name="map_measured",
+    ),
+    path(
+        "<slug:slug>/maps/<int:pk>/steps/<int:step_pk>/statuses/",
+        views_measured.map_step_statuses,
+        name="map_step_statuses",
+    ),
     path("<slug:slug>/maps/", include(views_maps.urlpatterns)),
     path("<slug:slug>/flow/", views_flow.value_stream_flow, name="value_stream_flow"),
     path(

@@ -16,7 +16,9 @@ from typing import Any
 
 import django_filters
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -31,6 +33,7 @@ from portfolio.common.api import (
 )
 from valuestreams import maps
 from valuestreams.mapmetrics import MapMetrics, map_metrics, outcome_met
+from valuestreams.measured import MeasuredMap, measured_map, measured_window
 from valuestreams.models import ImprovementOutcome, MapStep, ValueStream, ValueStreamMap
 
 # Serializers ------------------------------------------------------------------------------------
@@ -229,6 +232,50 @@ def metrics_data(metrics: MapMetrics) -> dict[str, Any]:
     }
 
 
+class MeasuredStepSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    order = serializers.IntegerField()
+    statuses = serializers.ListField(child=serializers.CharField())
+    items = serializers.IntegerField(help_text="Items that spent time in the step's statuses.")
+    process_time_minutes = serializers.FloatField(allow_null=True)
+    wait_minutes = serializers.FloatField(allow_null=True)
+    lead_time_minutes = serializers.FloatField(allow_null=True)
+
+
+class MeasuredMapSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    steps = MeasuredStepSerializer(many=True)
+    metrics = MapMetricsSerializer(allow_null=True)
+
+
+def measured_data(measured: MeasuredMap) -> dict[str, Any]:
+    """The measured endpoint's answer."""
+
+    def number(value: Decimal | None) -> float | None:
+        return float(value) if value is not None else None
+
+    return {
+        "start": measured.start.isoformat(),
+        "end": measured.end.isoformat(),
+        "steps": [
+            {
+                "id": m.step.id,
+                "name": m.step.name,
+                "order": m.step.order,
+                "statuses": list(m.step.statuses or []),
+                "items": m.items,
+                "process_time_minutes": number(m.process_time_minutes),
+                "wait_minutes": number(m.wait_minutes),
+                "lead_time_minutes": number(m.lead_time_minutes),
+            }
+            for m in measured.steps
+        ],
+        "metrics": metrics_data(measured.metrics) if measured.metrics is not None else None,
+    }
+
+
 # Filters ----------------------------------------------------------------------------------------
 
 
@@ -320,6 +367,29 @@ class ValueStreamMapViewSet(
     def metrics(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         vsm = self._detailed()
         return Response(metrics_data(map_metrics(vsm.steps.all())))
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("from", OpenApiTypes.DATE, description="First day (UTC)."),
+            OpenApiParameter("to", OpenApiTypes.DATE, description="Last day (UTC), included."),
+        ],
+        responses=MeasuredMapSerializer,
+        summary="Measured map",
+        description="Each step measured from the status history of the value stream's items "
+        "in [from, to] (default: the last 90 days): median process time and wait in minutes "
+        "over the items that spent time in the step's statuses, and the map metrics of the "
+        "measured figures (null without any measured step).",
+    )
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def measured(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        vsm = self._detailed()
+        with service_errors():
+            start, end = measured_window(
+                request.query_params.get("from"),
+                request.query_params.get("to"),
+                today=timezone.now().date(),
+            )
+        return Response(measured_data(measured_map(value_stream_map=vsm, start=start, end=end)))
 
     @extend_schema(
         methods=["GET"],
