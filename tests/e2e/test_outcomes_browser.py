@@ -24,6 +24,14 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PASSWORD = "pass-for-tests-1"
 
 
+def settled(page: Page) -> None:
+    """Wait until htmx has finished swapping and settling: a person cannot press a key within the
+    settle delay, but a test can, and would then act on a half-processed fragment."""
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+    )
+
+
 def sign_in(page: Page, live_server, username: str) -> None:
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("Username").fill(username)
@@ -98,6 +106,7 @@ def test_po_records_a_measurement_and_moves_an_item_to_now(page: Page, live_serv
     expect(now).not_to_contain_text("Saved cards")
     expect(next_).to_contain_text("Output without outcome")
     button = page.get_by_role("button", name="Move “Saved cards” to Now")
+    settled(page)
     button.focus()
     page.keyboard.press("Enter")
     expect(now).to_contain_text("Saved cards")
@@ -107,6 +116,7 @@ def test_po_records_a_measurement_and_moves_an_item_to_now(page: Page, live_serv
         "“Saved cards” moved to place 2 in Now."
     )
     # The item below "Wallet pay" can go up; the same button keeps the focus after the swap.
+    settled(page)
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Move up: Saved cards")).to_be_focused()
     page.keyboard.press("Enter")
