@@ -86,6 +86,21 @@ def _save_and_record(
     )
 
 
+def _record_and_delete(
+    *, actor: Actor, product: Product, subject: Any, fields: tuple[str, ...]
+) -> None:
+    """Record what a row was in the product's history, then delete it."""
+    record_change(
+        actor=actor,
+        product=product,
+        subject=subject,
+        action=DELETED,
+        before=snapshot(subject, fields),
+        after=None,
+    )
+    subject.delete()
+
+
 # Outcomes
 
 
@@ -287,15 +302,9 @@ def key_result_update(*, actor: Actor, key_result: KeyResult, **data: Any) -> Ke
 def key_result_delete(*, actor: Actor, key_result: KeyResult) -> None:
     """Delete a key result and its measurements (the history keeps what it was)."""
     ensure_can_edit_outcomes(actor, key_result.product, model=KeyResult, action="delete")
-    record_change(
-        actor=actor,
-        product=key_result.product,
-        subject=key_result,
-        action=DELETED,
-        before=snapshot(key_result, KEY_RESULT_FIELDS),
-        after=None,
+    _record_and_delete(
+        actor=actor, product=key_result.product, subject=key_result, fields=KEY_RESULT_FIELDS
     )
-    key_result.delete()
 
 
 # Measurements
@@ -467,12 +476,6 @@ def hypothesis_update(
 def hypothesis_delete(*, actor: Actor, hypothesis: Hypothesis) -> None:
     """Delete a hypothesis (the history keeps what it said)."""
     ensure_can_edit_outcomes(actor, hypothesis.product, model=Hypothesis, action="delete")
-    record_change(
-        actor=actor,
-        product=hypothesis.product,
-        subject=hypothesis,
-        action=DELETED,
-        before=snapshot(hypothesis, HYPOTHESIS_FIELDS),
-        after=None,
+    _record_and_delete(
+        actor=actor, product=hypothesis.product, subject=hypothesis, fields=HYPOTHESIS_FIELDS
     )
-    hypothesis.delete()
