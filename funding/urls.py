@@ -1,7 +1,9 @@
-from django.urls import path
+"""Funding pages: each area's module lists its own routes."""
 
-from funding import views
+from funding.views import periods
 
 app_name = "funding"
 
-urlpatterns = [path("", views.funding_index, name="index")]
+urlpatterns = [
+    *periods.urlpatterns,
+]

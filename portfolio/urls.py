@@ -11,6 +11,7 @@ from portfolio.health import healthz
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("products.api.urls")),
     path("", include("valuestreams.api.urls")),
+    path("", include("funding.api.urls")),
     path("auth/token/", views.ObtainTokenView.as_view(), name="api_token"),
 ]
 
