@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("portfolio", "0005_funding_roles"),
-        ("valuestreams", "0004_statuschange_item_index_redundant"),
+        ("valuestreams", "0003_default_mappings"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
