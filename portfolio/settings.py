@@ -234,6 +234,8 @@ SPECTACULAR_SETTINGS = {
         "KeyResultKindEnum": "products.models.KeyResult.Kind",
         "HypothesisStatusEnum": "products.models.Hypothesis.Status",
         "ValueStreamKindEnum": "valuestreams.models.ValueStream.Kind",
+        "FiscalPeriodStatusEnum": "funding.models.FiscalPeriod.Status",
+        "AllocationStatusEnum": "funding.models.AllocationStatus",
     },
 }
 

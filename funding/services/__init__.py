@@ -4,6 +4,12 @@ Periods, rate cards and envelopes live in ``periods``; allocations, their limits
 workflow in ``allocations``.
 """
 
+from funding.services.actuals import (
+    ActualsImportResult,
+    actual_delete,
+    actual_set,
+    actuals_import,
+)
 from funding.services.allocations import (
     allocation_set_percent,
     allocations_move,
@@ -24,8 +30,20 @@ from funding.services.periods import (
     rate_delete,
     rate_set,
 )
+from funding.services.scenarios import (
+    scenario_compare,
+    scenario_create,
+    scenario_delete,
+    scenario_promote,
+    scenario_set_cell,
+    scenario_update,
+)
 
 __all__ = [
+    "ActualsImportResult",
+    "actual_delete",
+    "actual_set",
+    "actuals_import",
     "allocation_set_percent",
     "allocations_move",
     "check_envelope_limit",
@@ -40,6 +58,12 @@ __all__ = [
     "plan_status",
     "rate_delete",
     "rate_set",
+    "scenario_compare",
+    "scenario_create",
+    "scenario_delete",
+    "scenario_promote",
+    "scenario_set_cell",
+    "scenario_update",
     "team_allocated_percent",
     "value_stream_allocated",
 ]

@@ -35,7 +35,7 @@ from valuestreams.models import FlowSnapshot, StatusChange, ValueStream, WorkIte
 
 pytestmark = pytest.mark.django_db
 
-SEEDED_APPS = ("auth", "products", "valuestreams")
+SEEDED_APPS = ("auth", "products", "valuestreams", "funding")
 VOLATILE_FIELDS = {"password", "last_login"}
 
 
@@ -76,7 +76,8 @@ def test_a_second_run_changes_nothing_and_duplicates_nothing(seeded):
     summary = [line for line in second.splitlines() if "unchanged" in line]
     # 12 + value stream maps, map steps, improvement outcomes, work items, status changes
     # (no "flow snapshots": nothing was ingested, so nothing is recomputed)
-    assert len(summary) == 17
+    # + fiscal periods, rates, envelopes, allocations, actuals, scenarios
+    assert len(summary) == 23
     assert all(re.search(r"\b0 created\s+0 updated", line) for line in summary), second
 
 

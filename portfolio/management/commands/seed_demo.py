@@ -15,6 +15,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from funding import demo as funding_demo
 from products import demo as products_demo
 from products import demo_outcomes
 from products.demo import EMAIL_DOMAIN, SeedStats, set_related, upsert
@@ -72,7 +73,8 @@ class Command(BaseCommand):
     help = (
         "Create the demo organisation (Harbour Bank: value streams, products, teams, people, "
         "outcomes with a year of measurements, hypotheses, roadmaps, value stream maps, a year of "
-        "tracker work items and their flow metrics) "
+        "tracker work items and their flow metrics; fiscal periods, rate cards, envelopes, an approved "
+        "plan, a year of actuals and a scenario) "
         f"and the sign-ins exec, pm, po and finance (password: {DEMO_PASSWORD}). Idempotent."
     )
 
@@ -105,6 +107,7 @@ class Command(BaseCommand):
             stats.merge(valuestreams_demo.seed_value_streams(actor=users["pm"]))
             stats.merge(demo_maps.seed_maps(actor=users["pm"]))
             stats.merge(demo_work.seed_work_items(actor=users["pm"]))
+            stats.merge(funding_demo.seed_funding(actor=users["finance"]))
         elapsed = time.monotonic() - started
         self._report(stats, elapsed)
 
