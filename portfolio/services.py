@@ -96,7 +96,11 @@ def assessment_record(
     next stage when all are met; otherwise only with an ``override_reason`` (kept, and shown in
     the history). Refused with a message naming the unmet criteria.
     """
-    unit = TransitionUnit.objects.select_for_update().select_related("value_stream").get(pk=unit.pk)
+    unit = (
+        TransitionUnit.objects.select_for_update(of=("self",))
+        .select_related("value_stream")
+        .get(pk=unit.pk)
+    )
     assessed_on = assessed_on or timezone.localdate()
     if assessed_on > timezone.localdate():
         raise ValidationError({"assessed_on": "An assessment cannot be dated in the future."})

@@ -12,6 +12,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("products.api.urls")),
     path("", include("valuestreams.api.urls")),
     path("", include("funding.api.urls")),
+    path("", include("portfolio.api.urls")),
     path("auth/token/", views.ObtainTokenView.as_view(), name="api_token"),
 ]
 
@@ -29,6 +30,7 @@ urlpatterns = [
     path("", include("products.urls")),
     path("value-streams/", include("valuestreams.urls")),
     path("funding/", include("funding.urls")),
+    path("transition/", include("portfolio.transition_urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", views.ApiDocsView.as_view(url_name="api_schema"), name="api_docs"),
