@@ -35,7 +35,7 @@ from valuestreams.models import FlowSnapshot, StatusChange, ValueStream, WorkIte
 
 pytestmark = pytest.mark.django_db
 
-SEEDED_APPS = ("auth", "products", "valuestreams", "funding")
+SEEDED_APPS = ("auth", "products", "valuestreams", "funding", "portfolio")
 VOLATILE_FIELDS = {"password", "last_login"}
 
 
@@ -77,7 +77,8 @@ def test_a_second_run_changes_nothing_and_duplicates_nothing(seeded):
     # 12 + value stream maps, map steps, improvement outcomes, work items, status changes
     # (no "flow snapshots": nothing was ingested, so nothing is recomputed)
     # + fiscal periods, rates, envelopes, allocations, actuals, scenarios
-    assert len(summary) == 23
+    # + transition assessments
+    assert len(summary) == 24
     assert all(re.search(r"\b0 created\s+0 updated", line) for line in summary), second
 
 
@@ -388,3 +389,23 @@ def test_work_items_in_a_later_month_add_that_month_without_duplicates(seeded):
     assert StatusChange.objects.filter(
         at__gte=_midnight(anchor), at__lt=_midnight(next_month)
     ).exists()
+
+
+def test_the_transition_history_puts_the_organisation_at_stage_3(seeded):
+    from portfolio.models import TransitionAssessment, TransitionUnit
+
+    organisation = TransitionUnit.objects.get(value_stream=None)
+    assert organisation.stage == 3
+    streams = dict(
+        TransitionUnit.objects.filter(value_stream__isnull=False).values_list(
+            "value_stream__slug", "stage"
+        )
+    )
+    assert len(streams) == 5
+    assert set(streams.values()) <= {2, 3, 4}
+    assert min(streams.values()) == 2 and max(streams.values()) == 4
+    assert (
+        TransitionAssessment.objects.filter(outcome="overridden")
+        .exclude(override_reason="")
+        .exists()
+    )
