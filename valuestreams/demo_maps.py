@@ -3,7 +3,11 @@
 A current-state and a future-state map for four of Harbour Bank's five value streams (Platform &
 data is left unmapped, so the empty state shows too), with the steps people name in a mapping
 workshop, their times in minutes, hours and days, and improvement outcomes on the future state.
-Written by value stream, state and name, and steps by their place, so a second run writes nothing.
+The current-state steps name the tracker statuses of the demo work items (``demo_work``: To Do,
+In Progress, Blocked, In Review, Ready for QA) that they correspond to, so the map page's
+Measured panel has figures: queue steps take the waiting statuses, hands-on steps the active
+ones. Written by value stream, state and name, and steps by their place, so a second run writes
+nothing (and a demo seeded before the steps had statuses gets them).
 """
 
 import datetime
@@ -26,6 +30,7 @@ class Step(NamedTuple):
     lead_time: float
     pca: float
     performed_by: str = ""
+    statuses: tuple[str, ...] = ()  # tracker statuses of the demo work items (``demo_work``)
 
 
 class Outcome(NamedTuple):
@@ -57,11 +62,11 @@ MAPS: Sequence[DemoMap] = (
         datetime.date(2026, 2, 10),
         "Mapped with the onboarding teams and two branch advisers.",
         (
-            Step("Application form", 20, 45, 80, "Customer (online)"),
-            Step("ID check", 15, 2 * D, 85, "KYC team"),
-            Step("Credit check", 30, 1 * D, 90, "Credit risk"),
-            Step("Account set-up", 45, 3 * D, 95, "Back office"),
-            Step("Welcome pack and card", 10, 5 * D, 98, "Operations"),
+            Step("Application form", 20, 45, 80, "Customer (online)", ("To Do",)),
+            Step("ID check", 15, 2 * D, 85, "KYC team", ("In Progress",)),
+            Step("Credit check", 30, 1 * D, 90, "Credit risk", ("Blocked",)),
+            Step("Account set-up", 45, 3 * D, 95, "Back office", ("In Review",)),
+            Step("Welcome pack and card", 10, 5 * D, 98, "Operations", ("Ready for QA",)),
         ),
     ),
     DemoMap(
@@ -89,11 +94,13 @@ MAPS: Sequence[DemoMap] = (
         datetime.date(2026, 1, 20),
         "A customer asks where a payment is.",
         (
-            Step("Query logged", 5, 30, 85, "Contact centre"),
-            Step("Triage queue", 0, 1 * D, 100),
-            Step("Investigation", 60, 2 * D, 80, "Payments operations"),
-            Step("Correspondent bank enquiry", 20, 4 * D, 90, "Payments operations"),
-            Step("Refund or confirm", 15, 4 * H, 95, "Payments operations"),
+            Step("Query logged", 5, 30, 85, "Contact centre", ("To Do",)),
+            Step("Triage queue", 0, 1 * D, 100, "", ("Blocked",)),
+            Step("Investigation", 60, 2 * D, 80, "Payments operations", ("In Progress",)),
+            Step(
+                "Correspondent bank enquiry", 20, 4 * D, 90, "Payments operations", ("In Review",)
+            ),
+            Step("Refund or confirm", 15, 4 * H, 95, "Payments operations", ("Ready for QA",)),
         ),
     ),
     DemoMap(
@@ -121,11 +128,11 @@ MAPS: Sequence[DemoMap] = (
         datetime.date(2026, 1, 28),
         "",
         (
-            Step("Application", 45, 1 * D, 75, "Customer and adviser"),
-            Step("Document collection", 30, 5 * D, 70, "Mortgage advisers"),
-            Step("Underwriting", 120, 4 * D, 90, "Underwriters"),
-            Step("Valuation", 60, 7 * D, 95, "Valuation partner"),
-            Step("Offer issued", 20, 2 * D, 98, "Mortgage operations"),
+            Step("Application", 45, 1 * D, 75, "Customer and adviser", ("To Do",)),
+            Step("Document collection", 30, 5 * D, 70, "Mortgage advisers", ("Blocked",)),
+            Step("Underwriting", 120, 4 * D, 90, "Underwriters", ("In Progress",)),
+            Step("Valuation", 60, 7 * D, 95, "Valuation partner", ("In Review",)),
+            Step("Offer issued", 20, 2 * D, 98, "Mortgage operations", ("Ready for QA",)),
         ),
     ),
     DemoMap(
@@ -153,11 +160,11 @@ MAPS: Sequence[DemoMap] = (
         datetime.date(2026, 2, 3),
         "",
         (
-            Step("First notice of loss", 15, 30, 90, "Customer (phone)"),
-            Step("Assessor allocation queue", 0, 2 * D, 100),
-            Step("Assessment visit", 90, 3 * D, 85, "Loss assessors"),
-            Step("Repair booking", 20, 2 * D, 90, "Repair network"),
-            Step("Payout", 10, 1 * D, 97, "Claims payouts"),
+            Step("First notice of loss", 15, 30, 90, "Customer (phone)", ("To Do",)),
+            Step("Assessor allocation queue", 0, 2 * D, 100, "", ("Blocked",)),
+            Step("Assessment visit", 90, 3 * D, 85, "Loss assessors", ("In Progress",)),
+            Step("Repair booking", 20, 2 * D, 90, "Repair network", ("In Review",)),
+            Step("Payout", 10, 1 * D, 97, "Claims payouts", ("Ready for QA",)),
         ),
     ),
     DemoMap(
@@ -209,6 +216,7 @@ def seed_maps(*, actor: AbstractBaseUser) -> SeedStats:
                     "lead_time_minutes": _dec(step.lead_time),
                     "percent_complete_accurate": _dec(step.pca),
                     "performed_by": step.performed_by,
+                    "statuses": list(step.statuses),
                 },
                 stats=stats,
             )

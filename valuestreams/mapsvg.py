@@ -2,7 +2,7 @@
 
 Step boxes in a row (name, process time, lead time, %C&A), arrows between them, and below them
 the lead-time ladder: for each step a raised segment for its wait and a lowered one for its
-process time, with the totals at the end. The bottleneck's box and wait carry the class
+process time, with the totals in a box under it. The bottleneck's box and wait carry the class
 ``is-bottleneck`` and the word "Bottleneck", so it never relies on colour alone.
 
 No inline styles and no scripts (the Content-Security-Policy forbids them): the page's CSS styles
@@ -23,7 +23,13 @@ GAP = 36
 TOP = 28
 LADDER_HIGH = TOP + BOX_H + 44
 LADDER_LOW = LADDER_HIGH + 34
-SUMMARY_W = 200
+# The totals sit under the ladder, at the left, in two columns of two: beside the last step they
+# made a five-step map wider than a card on a 1280 px page, so the box was cut off there.
+SUMMARY_TOP = LADDER_LOW + 34
+SUMMARY_COL = 172
+SUMMARY_W = 2 * SUMMARY_COL
+SUMMARY_H = 56
+MARGIN = 8
 NAME_CHARS = 22
 
 
@@ -109,8 +115,8 @@ def _ladder(step: StepFigures, x: int) -> str:
 def map_svg(metrics: MapMetrics, *, title: str, svg_id: str = "vsm") -> SafeString:
     """The map as an ``<svg>`` element with a ``<title>`` and a ``<desc>`` of its totals."""
     steps = metrics.steps
-    width = max(len(steps), 1) * (BOX_W + GAP) + SUMMARY_W
-    height = LADDER_LOW + 40
+    width = max(len(steps) * (BOX_W + GAP), SUMMARY_W) + 2 * MARGIN
+    height = SUMMARY_TOP + SUMMARY_H + MARGIN if steps else TOP + BOX_H + MARGIN
     desc = (
         f"{len(steps)} steps. Total lead time {duration_minutes(metrics.total_lead_time_minutes)}, "
         f"process time {duration_minutes(metrics.total_process_time_minutes)}, "
@@ -140,12 +146,11 @@ def map_svg(metrics: MapMetrics, *, title: str, svg_id: str = "vsm") -> SafeStri
     if not steps:
         parts.append(_text(12, TOP + 40, "No steps yet.", "vsm-empty", anchor="start"))
     for index, step in enumerate(steps):
-        x = 8 + index * (BOX_W + GAP)
+        x = MARGIN + index * (BOX_W + GAP)
         parts.append(_step_box(step, x))
         if index < len(steps) - 1:
             parts.append(_arrow(x))
         parts.append(_ladder(step, x))
-    sx = 8 + len(steps) * (BOX_W + GAP) + 8
     summary = [
         ("Lead time", duration_minutes(metrics.total_lead_time_minutes)),
         ("Process time", duration_minutes(metrics.total_process_time_minutes)),
@@ -156,15 +161,22 @@ def map_svg(metrics: MapMetrics, *, title: str, svg_id: str = "vsm") -> SafeStri
         parts.append(
             format_html(
                 '<rect x="{}" y="{}" width="{}" height="{}" rx="6" class="vsm-summary"></rect>',
-                sx,
-                TOP,
-                SUMMARY_W - 24,
-                BOX_H,
+                MARGIN,
+                SUMMARY_TOP,
+                SUMMARY_W,
+                SUMMARY_H,
             )
         )
         for i, (label, value) in enumerate(summary):
+            row, column = divmod(i, 2)
             parts.append(
-                _text(sx + 10, TOP + 22 + i * 20, f"{label}: {value}", "vsm-total", "start")
+                _text(
+                    MARGIN + 12 + column * SUMMARY_COL,
+                    SUMMARY_TOP + 23 + row * 20,
+                    f"{label}: {value}",
+                    "vsm-total",
+                    "start",
+                )
             )
     parts.append("</svg>")
     # Every part is fixed markup or built by format_html, which escapes what it is given.

@@ -358,3 +358,75 @@ def test_command_missing_file(tmp_path, product):
             items=str(tmp_path / "no.csv"),
             changes=str(tmp_path / "no.csv"),
         )
+
+
+def test_text_with_quotes_braces_and_backslashes_is_stored_as_sent(product):
+    """PostgreSQL receives each column as one array literal: every character must survive."""
+    titles = [
+        'Say "hi", {then} leave',
+        'back\\slash \\" and a trailing space ',
+        "NULL",
+        "",
+        "  ünïcödé ✓ ",
+    ]
+    items = [
+        {
+            "key": f'Q"{i}\\',
+            "type": "feature",
+            "product": "checkout",
+            "title": title,
+            "created_at": "2024-01-01T00:00:00Z",
+        }
+        for i, title in enumerate(titles)
+    ]
+    transitions = [
+        {
+            "key": f'Q"{i}\\',
+            "from_status": "NULL",
+            "to_status": 'In "Progress" {x}\\',
+            "at": f"2024-01-0{i + 2}T00:00:00Z",
+        }
+        for i in range(len(titles))
+    ]
+
+    result = work_items_ingest(actor=None, items=items, transitions=transitions)
+
+    assert (result.items_created, result.transitions_created) == (5, 5)
+    stored = dict(WorkItem.objects.values_list("key", "title"))
+    assert stored == {f'Q"{i}\\': title for i, title in enumerate(titles)}
+    assert set(StatusChange.objects.values_list("from_status", "to_status", "status_key")) == {
+        ("NULL", 'In "Progress" {x}\\', 'in "progress" {x}\\')
+    }
+    again = work_items_ingest(actor=None, items=items, transitions=transitions)
+    assert (again.items_unchanged, again.transitions_duplicates) == (5, 5)
+
+
+def test_padded_values_and_repeated_changes_in_one_request(product):
+    """Spaces around keys, statuses and instants are ignored as before; a change sent twice in
+    one request is stored once; entries of any mapping type are read."""
+    from types import MappingProxyType
+
+    items = [
+        MappingProxyType(
+            {
+                "key": " P-1 ",
+                "tracker_type": " Bug ",
+                "product": " checkout ",
+                "created_at": " 2024-01-01T00:00:00+01:00 ",
+            }
+        )
+    ]
+    change = {"key": "P-1", "to_status": " In  Progress ", "at": "2024-01-02T00:00:00Z"}
+    transitions = [change, dict(change, to_status="in progress"), {**change, "from_status": None}]
+
+    result = work_items_ingest(actor=None, items=items, transitions=transitions)
+
+    assert (result.items_created, result.transitions_created) == (1, 1)
+    assert result.transitions_duplicates == 2
+    item = WorkItem.objects.get()
+    assert (item.key, item.type, item.tracker_type) == ("P-1", "defect", "Bug")
+    assert item.created_at == datetime.datetime(2023, 12, 31, 23, tzinfo=UTC)
+    assert list(item.status_changes.values_list("to_status", "status_key")) == [
+        ("In  Progress", "in progress")
+    ]
+    assert result.earliest_at == datetime.datetime(2023, 12, 31, 23, tzinfo=UTC)

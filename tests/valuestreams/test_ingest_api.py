@@ -263,7 +263,46 @@ def test_ingest_query_count_is_n_invariant(
     client = api_as(portfolio_manager)
     client.post(INGEST, payload(n=1, changes_per_item=0), format="json")  # the source exists
     # session, user, perms (2), products, source, stored items, savepoint, type resolver (2),
-    # upsert, item ids, stored changes, insert changes, release
-    with django_assert_num_queries(15):
+    # upsert (answering the items' ids), stored changes, insert changes, release
+    with django_assert_num_queries(14):
         response = client.post(INGEST, payload(n=n), format="json")
     assert response.json()["items"]["created"] == n - 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({"items": {"key": "CK-0"}}, "items", "Expected a list of items, not dict."),
+        ({"transitions": "CK-0 Done"}, "transitions", "Expected a list of transitions, not str."),
+        (
+            {"source": 7},
+            "source",
+            "Give the source as a slug (text).",
+        ),
+        (
+            {"source": "x" * 61},
+            "source",
+            "The source must be a slug of at most 60 letters, digits, hyphens or underscores.",
+        ),
+        (["not", "an", "object"], "non_field_errors", "Send a JSON object."),
+    ],
+)
+def test_a_malformed_request_answers_400_by_field(
+    api_as, portfolio_manager, checkout, body, field, message
+):
+    response = api_as(portfolio_manager).post(INGEST, body, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {field: [message]}
+    assert WorkItem.objects.count() == 0
+    assert not WorkSource.objects.exists()
+
+
+def test_more_than_10000_items_is_refused_by_field(api_as, portfolio_manager, checkout):
+    body = payload(n=1, changes_per_item=0)
+    body["items"] = body["items"] * 10_001
+
+    response = api_as(portfolio_manager).post(INGEST, body, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"items": ["At most 10,000 items a request, not 10,001; split it."]}

@@ -236,9 +236,12 @@ def test_map_page_loads_the_panel_lazily(history, exec_client):
 
 def test_panel_shows_workshop_and_measured_figures(history, exec_client):
     vsm, *_ = history
-    response = exec_client.get(panel_url(vsm, **{"from": "2026-01-01", "to": "2026-01-01"}))
+    response = exec_client.get(
+        panel_url(vsm, **{"from": "2026-01-01", "to": "2026-01-01"}), headers=HTMX
+    )
     assert response.status_code == 200
     html = response.content.decode()
+    assert html.lstrip().startswith('<section id="map-measured"')  # the panel alone
     # Build: measured PT 435 min = 7.25 h, wait 45 min; Release: no items.
     assert '<td class="num" data-measured="pt">7.2 h</td>' in html  # 7.25 h, one decimal
     assert '<td class="num" data-measured="wait">45 min</td>' in html
@@ -261,9 +264,56 @@ def test_panel_query_count_does_not_grow(history, exec_client, count, django_ass
     vsm, _, source, product = history
     for n in range(count):
         item(source, product, f"N{n}", [("In Progress", at(1, 5, n))])
-    exec_client.get(panel_url(vsm))  # session and permissions warm up
+    exec_client.get(panel_url(vsm), headers=HTMX)  # session and permissions warm up
     with django_assert_num_queries(8):
+        exec_client.get(panel_url(vsm), headers=HTMX)
+
+
+def test_window_form_without_javascript_answers_the_whole_map_page(history, exec_client):
+    """A plain GET of the window form (no htmx) renders the map page with the panel in place
+    over the chosen dates; htmx gets the panel alone (above)."""
+    vsm, *_ = history
+    response = exec_client.get(panel_url(vsm, **{"from": "2026-01-01", "to": "2026-01-01"}))
+    assert response.status_code == 200
+    assert "HX-Request" in response["Vary"]
+    html = response.content.decode()
+    assert "<html" in html and f"<h1>{vsm}</h1>" in html
+    assert 'id="map-steps"' in html and 'id="map-picture"' in html
+    assert html.count('id="map-measured"') == 1  # the panel itself, not the lazy loader
+    assert 'hx-trigger="load"' not in html
+    assert '<input type="date" name="from" value="2026-01-01">' in html
+    assert '<input type="date" name="to" value="2026-01-01">' in html
+    assert '<td class="num" data-measured="pt">7.2 h</td>' in html
+    assert '<span data-measured="lead-time">10 h</span>' in html
+
+
+def test_window_form_without_javascript_keeps_a_bad_date_on_the_page(history, exec_client):
+    vsm, *_ = history
+    html = exec_client.get(panel_url(vsm, to="soon")).content.decode()
+    assert f"<h1>{vsm}</h1>" in html
+    assert "Enter a date as YYYY-MM-DD." in html
+
+
+@pytest.mark.parametrize("count", [2, 20])
+def test_whole_page_query_count_does_not_grow(
+    history, exec_client, count, django_assert_num_queries
+):
+    vsm, _, source, product = history
+    for n in range(count):
+        item(source, product, f"N{n}", [("In Progress", at(1, 5, n))])
+    exec_client.get(panel_url(vsm))  # session and permissions warm up
+    # session, user, map, steps, outcomes, measured steps, measured figures, permissions (2),
+    # the signed-in person's role (top bar)
+    with django_assert_num_queries(10):
         exec_client.get(panel_url(vsm))
+
+
+def test_htmx_restoring_history_gets_the_whole_page(history, exec_client):
+    """The window form pushes its URL; htmx restoring that page from the server needs it all."""
+    vsm, *_ = history
+    headers = {**HTMX, "HX-History-Restore-Request": "true"}
+    html = exec_client.get(panel_url(vsm), headers=headers).content.decode()
+    assert f"<h1>{vsm}</h1>" in html
 
 
 def test_portfolio_manager_sets_a_steps_statuses(history, pm_client):

@@ -13,6 +13,8 @@ import hashlib
 import hmac
 import json
 import logging
+import re
+from collections.abc import Mapping
 from typing import Any
 
 import django_filters
@@ -40,6 +42,7 @@ from portfolio.common.api import (
 from products.api.serializers import ProductBriefSerializer
 from valuestreams import mappings
 from valuestreams.ingest import (
+    DEFAULT_SOURCE,
     MAX_ITEMS,
     MAX_TRANSITIONS,
     IngestRejected,
@@ -57,6 +60,8 @@ from valuestreams.models import (
 from valuestreams.models.flow import FlowCategory, ItemType
 
 webhook_log = logging.getLogger("valuestreams.webhook")
+# What DRF's SlugField of 60 characters accepts; the ingest service then asks for a lower-case slug.
+SOURCE_SLUG = re.compile(r"[-a-zA-Z0-9_]{1,60}")
 
 
 # Serializers.
@@ -120,6 +125,35 @@ class IngestInputSerializer(serializers.Serializer):
         max_length=MAX_TRANSITIONS,
         help_text="Each {key, to_status, at, from_status (optional)}; at most 10,000.",
     )
+
+
+def ingest_input(data: Any) -> tuple[str, list[Any], list[Any], dict[str, list[str]]]:
+    """The request's ``source``, ``items`` and ``transitions``, and its faults by field.
+
+    This checks only the envelope, as ``IngestInputSerializer`` (the documented shape) says; the
+    entries are checked by ``work_items_ingest``, which names each bad one by its index. Plain
+    Python rather than the serializer: a ``ListField`` of ``JSONField`` runs a child field per
+    entry, a fifth of the whole request's time at 10,000 entries.
+    """
+    if not isinstance(data, Mapping):
+        return "", [], [], {"non_field_errors": ["Send a JSON object."]}
+    errors: dict[str, list[str]] = {}
+    source = data.get("source", DEFAULT_SOURCE)
+    if source is None or not isinstance(source, str):
+        errors["source"] = ["Give the source as a slug (text)."]
+    elif not SOURCE_SLUG.fullmatch(source):
+        errors["source"] = [
+            "The source must be a slug of at most 60 letters, digits, hyphens or underscores."
+        ]
+    lists: dict[str, list[Any]] = {}
+    for name, limit in (("items", MAX_ITEMS), ("transitions", MAX_TRANSITIONS)):
+        value = data.get(name, [])
+        if not isinstance(value, list):
+            errors[name] = [f"Expected a list of {name}, not {type(value).__name__}."]
+        elif len(value) > limit:
+            errors[name] = [f"At most {limit:,} {name} a request, not {len(value):,}; split it."]
+        lists[name] = value
+    return source, lists["items"], lists["transitions"], errors
 
 
 COUNTS = inline_serializer(
@@ -299,13 +333,12 @@ class WorkItemViewSet(ServiceViewSet):
     )
     @action(detail=False, methods=["post"])
     def ingest(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = self.validated_input(IngestInputSerializer)
+        source, items, transitions, errors = ingest_input(request.data)
+        if errors:
+            return Response(errors, status=status.HTTP_400_BAD_REQUEST)
         try:
             result = work_items_ingest(
-                actor=self.actor,
-                source=data["source"],
-                items=data["items"],
-                transitions=data["transitions"],
+                actor=self.actor, source=source, items=items, transitions=transitions
             )
         except IngestRejected as rejected:
             return Response(rejected.as_dict(), status=status.HTTP_400_BAD_REQUEST)
