@@ -27,13 +27,13 @@ from funding.models import Actual, FiscalPeriod
 from funding.services.actuals import parse_month
 from portfolio.common.api import (
     ServiceCreateMixin,
+    ServiceDestroyMixin,
     ServiceUpdateMixin,
     ServiceViewSet,
     service_errors,
     write_schemas,
 )
 from portfolio.common.permissions import ModelPermissionsOrReadOnly
-from products.api.outcome_views import ServiceDestroyMixin
 from products.api.serializers import TeamBriefSerializer
 from products.models import Team
 

@@ -24,6 +24,7 @@ from funding.models import FiscalPeriod, Scenario, ScenarioCell
 from funding.services.scenarios import ScenarioComparison
 from portfolio.common.api import (
     ServiceCreateMixin,
+    ServiceDestroyMixin,
     ServiceUpdateMixin,
     ServiceViewSet,
     UserBriefSerializer,
@@ -31,7 +32,6 @@ from portfolio.common.api import (
     write_schemas,
 )
 from portfolio.common.permissions import ModelPermissionsOrReadOnly
-from products.api.outcome_views import ServiceDestroyMixin
 from products.api.serializers import SlugOrIdRelatedField, TeamBriefSerializer
 from products.models import Team
 from valuestreams.api.maps import ValueStreamBriefSerializer

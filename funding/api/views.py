@@ -50,13 +50,13 @@ from funding.capacity import allocation_amount, team_capacities
 from funding.models import Allocation, AllocationStatus, Envelope, FiscalPeriod, Rate
 from portfolio.common.api import (
     ServiceCreateMixin,
+    ServiceDestroyMixin,
     ServiceUpdateMixin,
     ServiceViewSet,
     service_errors,
     write_schemas,
 )
 from portfolio.common.permissions import ModelPermissionsOrReadOnly
-from products.api.outcome_views import ServiceDestroyMixin
 
 ZERO = Decimal("0.00")
 APPROVE = "funding.approve_allocation"

@@ -120,6 +120,17 @@ class ServiceUpdateMixin:
         return self.update(request, *args, partial=True, **kwargs)
 
 
+class ServiceDestroyMixin(mixins.DestroyModelMixin):
+    """``DELETE``: ``perform_service_destroy`` removes the row through its service (204)."""
+
+    def perform_service_destroy(self, instance: Any) -> None:
+        raise NotImplementedError
+
+    def perform_destroy(self, instance: Any) -> None:
+        with service_errors():
+            self.perform_service_destroy(instance)
+
+
 class ArchiveActionsMixin:
     """``POST {id}/archive/`` and ``{id}/restore/`` instead of ``DELETE``: rows keep their history.
 

@@ -14,7 +14,7 @@ import django_filters
 from django.contrib.auth.models import User
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import exceptions, mixins
+from rest_framework import exceptions
 from rest_framework.decorators import action
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from portfolio.common.api import (
     ArchiveActionsMixin,
     ServiceCreateMixin,
+    ServiceDestroyMixin,
     ServiceUpdateMixin,
     ServiceViewSet,
     service_errors,
@@ -99,17 +100,6 @@ class OutcomeWriteViewSet(ServiceViewSet):
         if not isinstance(user, User):
             raise exceptions.NotAuthenticated()
         return user
-
-
-class ServiceDestroyMixin(mixins.DestroyModelMixin):
-    """``DELETE``: ``perform_service_destroy`` removes the row through its service (204)."""
-
-    def perform_service_destroy(self, instance: Any) -> None:
-        raise NotImplementedError
-
-    def perform_destroy(self, instance: Any) -> None:
-        with service_errors():
-            self.perform_service_destroy(instance)
 
 
 # Filters --------------------------------------------------------------------------------------
