@@ -11,21 +11,12 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.browser import sign_in
 from tests.valuestreams.factories import ValueStreamFactory
 from valuestreams import maps
 from valuestreams.models import MapStep
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "pass-for-tests-1"
-
-
-def sign_in(page: Page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator(".who-name")).to_be_visible()
 
 
 @pytest.fixture

@@ -8,21 +8,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from funding.models import Envelope, FiscalPeriod, Rate
+from tests.e2e.browser import sign_in
 from tests.funding.factories import AllocationFactory, FiscalPeriodFactory, RateFactory
 from tests.products.factories import DisciplineFactory, PersonFactory, TeamMembershipFactory
 from tests.valuestreams.factories import ValueStreamFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "pass-for-tests-1"
-
-
-def sign_in(page: Page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator(".who-name")).to_be_visible()
 
 
 def test_finance_prices_a_discipline_and_sees_an_envelope_refused_in_place(

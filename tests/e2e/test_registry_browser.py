@@ -6,19 +6,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from products.models import Product
+from tests.e2e.browser import sign_in
 from tests.products.factories import ProductFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "pass-for-tests-1"
-
-
-def sign_in(page: Page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator(".who-name")).to_be_visible()
 
 
 def test_portfolio_manager_creates_a_product_and_finds_it_in_the_list(

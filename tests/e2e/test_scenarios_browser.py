@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from funding.models import Allocation
+from tests.e2e.browser import PASSWORD, settled
 from tests.funding.factories import (
     AllocationFactory,
     EnvelopeFactory,
@@ -26,14 +27,7 @@ from tests.valuestreams.factories import ValueStreamFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "pass-for-tests-1"
 GROWTH_CELL = "Percent of Checkout\u2019s capacity to Growth"
-
-
-def settled(page: Page) -> None:
-    page.wait_for_function(
-        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
-    )
 
 
 @pytest.fixture

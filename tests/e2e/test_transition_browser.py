@@ -10,24 +10,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from portfolio.models import TransitionCriterion, TransitionUnit
+from tests.e2e.browser import settled, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "pass-for-tests-1"
-
-
-def settled(page: Page) -> None:
-    page.wait_for_function(
-        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
-    )
-
-
-def sign_in(page: Page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator(".who-name")).to_be_visible()
 
 
 def test_exec_overrides_the_stage_in_place(page: Page, live_server, executive):

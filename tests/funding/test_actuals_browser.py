@@ -13,27 +13,13 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from funding.models import Actual
+from tests.e2e.browser import settled, sign_in
 from tests.funding.factories import ActualFactory, FiscalPeriodFactory, RateFactory
 from tests.products.factories import TeamFactory, TeamMembershipFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "pass-for-tests-1"
 WAIT = 15_000
-
-
-def settled(page: Page) -> None:
-    page.wait_for_function(
-        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
-    )
-
-
-def sign_in(page: Page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator(".who-name")).to_be_visible(timeout=WAIT)
 
 
 def test_finance_edits_an_actual_in_place_and_sees_the_burn(page: Page, live_server, finance_user):
