@@ -1,7 +1,8 @@
 """Flow metrics at scale (issue 4, "Performance"): recomputation, ingestion and the API answer.
 
 Run:  DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres make bench-flow
-      (reduced scale: BENCH_ITEMS=100000 BENCH_PRODUCTS=50 make bench-flow)
+      (reduced scale: BENCH_ITEMS=100000 BENCH_PRODUCTS=50 make bench-flow;
+      the dashboard figure alone on already built data: BENCH_ONLY=dashboard make bench-flow)
 
 PostgreSQL only. The benchmark never touches the database DATABASE_URL names: it works in its own
 database on that server (BENCH_DATABASE, default ``portfolio_flowbench``, created when missing),
@@ -21,7 +22,9 @@ ratio):
 - incremental recomputation after an ingest of 10,000 status changes (BENCH_INGEST_PRODUCTS
   products, default 10), beside the core statement over those products (target 5 s);
 - the product flow-metrics API answer (``GET /api/v1/products/<id>/flow-metrics/``, median of
-  BENCH_REPEATS requests), beside the snapshot query alone (target 150 ms).
+  BENCH_REPEATS requests), beside the snapshot query alone (target 150 ms);
+- the CIO dashboard (``GET /``, the executive's home page, Django test client, median of
+  BENCH_REPEATS requests), beside its value streams' monthly snapshot query alone (target 150 ms).
 """
 
 import os
@@ -408,6 +411,36 @@ def api_answer(client: APIClient) -> None:
     print(f"    {REPEATS} requests, {size} entries in the answer", flush=True)
 
 
+def dashboard_answer() -> None:
+    """Median server time of the CIO dashboard page, as an executive sees it."""
+    from django.test import Client
+
+    user, _ = get_user_model().objects.get_or_create(username="bench-exec")
+    user.groups.set([Group.objects.get(name="executive")])
+    client = Client()
+    client.force_login(user)
+    client.get("/")  # warm up
+    times = []
+    for _ in range(REPEATS):
+        started = time.perf_counter()
+        response = client.get("/")
+        times.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.content[:300]
+    bare = []
+    for _ in range(REPEATS):
+        started = time.perf_counter()
+        sql(
+            f"SELECT value_stream_id, window_start, velocity, flow_time_median_days, distribution "
+            f"FROM {TABLES['snapshot']} WHERE value_stream_id IS NOT NULL AND \"window\" = 'month' "
+            "AND window_start >= %s",
+            [(timezone.localdate() - dt.timedelta(days=400)).replace(day=1)],
+        )
+        bare.append(time.perf_counter() - started)
+    app, db = statistics.median(times), statistics.median(bare)
+    line("dashboard median ms", f"{app * 1000:.1f} ms", app, db, "150 ms")
+    print(f"    {REPEATS} requests of GET / as an executive", flush=True)
+
+
 def main() -> None:
     now = timezone.now()
     build(now)
@@ -418,9 +451,13 @@ def main() -> None:
     print(
         f"PostgreSQL {sql('SHOW server_version')[0][0]}, database {BENCH_DATABASE}, {scale_marker()}"
     )
+    if os.environ.get("BENCH_ONLY") == "dashboard":  # the dashboard figure alone, on built data
+        dashboard_answer()
+        return
     full_recompute(now)
     ingest_and_incremental(now, client)
     api_answer(client)
+    dashboard_answer()
 
 
 if __name__ == "__main__":

@@ -78,6 +78,12 @@ class TransitionUnit(TimestampedModel):
     )
     stage = models.PositiveSmallIntegerField(choices=Stage.choices, default=Stage.STARTING_OUT)
     stage_since = models.DateField(default=timezone.localdate)
+    target_end = models.DateField(
+        null=True,
+        blank=True,
+        help_text="A fixed end date for the transition plan; a transition that keeps evolving has "
+        "none (a fixed end is a sign of treating it as a project).",
+    )
 
     class Meta:
         ordering = ["value_stream__name"]
@@ -177,3 +183,49 @@ class AssessmentAnswer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.criterion}: {self.get_answer_display()}"
+
+
+class PitfallThreshold(models.Model):
+    """A pitfall signal's threshold as the organisation set it (``portfolio.pitfalls`` holds the
+    defaults): the signal fires when its value is above the threshold."""
+
+    key = models.CharField(max_length=60, unique=True)
+    threshold = models.DecimalField(max_digits=10, decimal_places=2)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["key"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(threshold__gte=0),
+                name="pitfall_threshold_not_negative",
+                violation_error_message="A threshold cannot be negative.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} > {self.threshold}"
+
+
+class PitfallRecord(models.Model):
+    """A pitfall signal's value on a day, recorded daily by ``record_pitfalls_task``: the trend."""
+
+    key = models.CharField(max_length=60)
+    day = models.DateField()
+    value = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        ordering = ["key", "day"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key", "day"],
+                name="pitfall_record_once_per_day",
+                violation_error_message="This signal already has a value for the day.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} on {self.day}: {self.value}"

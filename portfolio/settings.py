@@ -277,6 +277,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "valuestreams.tasks.recompute_all_flow_task",
         "schedule": crontab(hour=2, minute=30),
     },
+    # The pitfall signals' values of the day (their trend), after the flow snapshots.
+    "pitfalls-record-daily": {
+        "task": "portfolio.tasks.record_pitfalls_task",
+        "schedule": crontab(hour=3, minute=0),
+    },
 }
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

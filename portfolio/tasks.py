@@ -1,10 +1,13 @@
 """Portfolio-level Celery tasks."""
 
+from datetime import date
+
 from celery import shared_task
-from django.db import connection
+from django.db import OperationalError, connection
 from django.utils import timezone
 
 from portfolio.models import Heartbeat
+from portfolio.services_pitfalls import pitfall_records_write
 
 
 @shared_task(
@@ -18,3 +21,17 @@ def healthcheck_task() -> dict:
     now = timezone.now()
     Heartbeat.objects.update_or_create(name="worker", defaults={"seen_at": now})
     return {"ok": True, "seen_at": now.isoformat()}
+
+
+@shared_task(
+    name="portfolio.tasks.record_pitfalls_task",
+    time_limit=600,
+    soft_time_limit=540,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+)
+def record_pitfalls_task(day: str | None = None) -> int:
+    """Record today's value of every pitfall signal and early warning (the trend); beat runs it
+    daily at 03:00. Idempotent: a second run the same day replaces the day's values."""
+    return pitfall_records_write(day=date.fromisoformat(day) if day else None)

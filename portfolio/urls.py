@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from portfolio import views
+from portfolio import views, views_dashboard
 from portfolio.health import healthz
 
 api_v1: list[URLPattern | URLResolver] = [
@@ -18,6 +18,9 @@ api_v1: list[URLPattern | URLResolver] = [
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("dashboard.csv", views_dashboard.dashboard_csv, name="dashboard_csv"),
+    path("explain/<slug:key>/", views_dashboard.explain, name="explain"),
+    path("dashboard/pitfalls/", views_dashboard.dashboard_pitfalls, name="dashboard_pitfalls"),
     path("healthz", healthz, name="healthz"),
     path(
         "accounts/login/",
@@ -31,6 +34,7 @@ urlpatterns = [
     path("value-streams/", include("valuestreams.urls")),
     path("funding/", include("funding.urls")),
     path("transition/", include("portfolio.transition_urls")),
+    path("pitfalls/", include("portfolio.pitfall_urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", views.ApiDocsView.as_view(url_name="api_schema"), name="api_docs"),

@@ -13,12 +13,13 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from portfolio import selectors
+from portfolio import views_dashboard
 from portfolio.common.context_processors import ROLE_LABELS, site
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """The portfolio overview: registry headline figures, each linking to the page behind it.
+    """The CIO dashboard (portfolio/views_dashboard.py): headline figures, value streams, charts,
+    transition and pitfalls, each linking to the page behind it.
 
     A product owner lands on My products instead (``?overview=1`` shows them this page). The
     role comes from the layout's role labels, read once per request, so this costs no query.
@@ -28,7 +29,7 @@ def home(request: HttpRequest) -> HttpResponse:
         and ROLE_LABELS["product_owner"] in site(request)["user_roles"]
     ):
         return redirect("products:my_products")
-    return render(request, "portfolio/home.html", {"figures": selectors.registry_figures()})
+    return views_dashboard.dashboard_page(request)
 
 
 @require_http_methods(["GET", "POST"])

@@ -77,6 +77,7 @@ class ProductSerializer(serializers.ModelSerializer):
             "description",
             "lifecycle_stage",
             "owners",
+            "planned_end",
             "team_count",
             "web_url",
             *TIMESTAMPS,
@@ -101,6 +102,7 @@ class TeamSerializer(serializers.ModelSerializer):
             "slug",
             "mission",
             "formed_on",
+            "planned_end",
             "products",
             "product_count",
             "member_count",
@@ -230,6 +232,11 @@ class ProductInputSerializer(serializers.Serializer):
         required=False,
         help_text="User ids of the product owners.",
     )
+    planned_end = serializers.DateField(
+        required=False,
+        allow_null=True,
+        help_text="A durable product has none; an end date is a sign of project thinking.",
+    )
 
 
 class TeamInputSerializer(serializers.Serializer):
@@ -244,6 +251,11 @@ class TeamInputSerializer(serializers.Serializer):
         queryset=Product.objects.all(),
         required=False,
         help_text="Ids of the products the team owns.",
+    )
+    planned_end = serializers.DateField(
+        required=False,
+        allow_null=True,
+        help_text="A durable team has none; an end date is a sign of project thinking.",
     )
 
 

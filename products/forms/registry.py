@@ -117,8 +117,9 @@ class ProductForm(SlugOptionalOnCreateMixin, ShapeOnlyModelForm):
 
     class Meta:
         model = Product
-        fields = ["name", "slug", "lifecycle_stage", "description", "owners"]
-        labels = {"lifecycle_stage": "Lifecycle stage"}
+        fields = ["name", "slug", "lifecycle_stage", "description", "owners", "planned_end"]
+        labels = {"lifecycle_stage": "Lifecycle stage", "planned_end": "Planned end"}
+        widgets = {"planned_end": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
 
 
 class TeamForm(SlugOptionalOnCreateMixin, ShapeOnlyModelForm):
@@ -132,8 +133,12 @@ class TeamForm(SlugOptionalOnCreateMixin, ShapeOnlyModelForm):
 
     class Meta:
         model = Team
-        fields = ["name", "slug", "mission", "formed_on", "products"]
-        widgets = {"formed_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+        fields = ["name", "slug", "mission", "formed_on", "products", "planned_end"]
+        labels = {"planned_end": "Planned end"}
+        widgets = {
+            "formed_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "planned_end": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        }
 
 
 class PersonForm(ShapeOnlyModelForm):

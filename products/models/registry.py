@@ -66,6 +66,11 @@ class Product(ArchivableModel):
         blank=True,
         help_text="Product owners: the people who keep its outcomes and roadmap current.",
     )
+    planned_end = models.DateField(
+        null=True,
+        blank=True,
+        help_text="A durable product has none; an end date is a sign of project thinking.",
+    )
 
     objects = ProductQuerySet.as_manager()
 
@@ -101,6 +106,11 @@ class Team(ArchivableModel):
         related_name="teams",
         blank=True,
         help_text="Products this team owns; a product may have several teams.",
+    )
+    planned_end = models.DateField(
+        null=True,
+        blank=True,
+        help_text="A durable team has none; an end date is a sign of project thinking.",
     )
 
     objects = TeamQuerySet.as_manager()

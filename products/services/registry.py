@@ -13,8 +13,8 @@ from django.utils import timezone
 from portfolio.common.services import M, archive, model_update, restore, unique_slug
 from products.models import Discipline, Person, Product, Team, TeamMembership
 
-PRODUCT_FIELDS = ("name", "slug", "description", "lifecycle_stage", "owners")
-TEAM_FIELDS = ("name", "slug", "mission", "formed_on", "products")
+PRODUCT_FIELDS = ("name", "slug", "description", "lifecycle_stage", "owners", "planned_end")
+TEAM_FIELDS = ("name", "slug", "mission", "formed_on", "products", "planned_end")
 PERSON_FIELDS = ("name", "email", "user", "discipline")
 MEMBERSHIP_FIELDS = ("fte", "start_date", "end_date")
 

@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from funding import demo as funding_demo
-from portfolio import demo_transition
+from portfolio import demo_pitfalls, demo_transition
 from products import demo as products_demo
 from products import demo_outcomes
 from products.demo import EMAIL_DOMAIN, SeedStats, set_related, upsert
@@ -110,6 +110,7 @@ class Command(BaseCommand):
             stats.merge(demo_work.seed_work_items(actor=users["pm"]))
             stats.merge(funding_demo.seed_funding(actor=users["finance"]))
             stats.merge(demo_transition.seed_transition(users=users))
+            demo_pitfalls.seed_pitfall_demo(stats=stats, users=users)
         elapsed = time.monotonic() - started
         self._report(stats, elapsed)
 
