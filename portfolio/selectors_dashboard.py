@@ -125,15 +125,26 @@ class ValueStreamRow:
             result.append((signal, url or _pitfalls_url()))
         return result
 
+    def _complete_months(self) -> list[tuple[int | None, Decimal | None]]:
+        """(velocity, median) of the months already over, latest last: the running month has
+        only part of its work done, so its figures would read low."""
+        running = _month(timezone.localdate())
+        return [
+            (v, ft)
+            for month, v, ft in zip(self.months, self.velocity, self.flow_time, strict=True)
+            if month < running
+        ]
+
     @property
     def last_velocity(self) -> int | None:
-        return next((v for v in reversed(self.velocity) if v is not None), None)
+        """Items completed in the latest complete month with flow data."""
+        return next((v for v, _ in reversed(self._complete_months()) if v is not None), None)
 
     @property
     def last_flow_time(self) -> Decimal | None:
-        """The latest month's median flow time; None when that month completed fewer than
-        5 items (too few to mean anything)."""
-        for velocity, median in zip(reversed(self.velocity), reversed(self.flow_time), strict=True):
+        """The latest complete month's median flow time; None when that month completed fewer
+        than 5 items (too few to mean anything)."""
+        for velocity, median in reversed(self._complete_months()):
             if median is not None:
                 return median if (velocity or 0) >= MIN_COMPLETED else None
         return None

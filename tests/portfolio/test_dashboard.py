@@ -150,7 +150,18 @@ def test_figures_are_computed_from_the_data(exec_client, period):
     assert second.stage == 3
     assert board.stage_counts[0] == 1 and board.stage_counts[3] == 1
     assert board.distribution_chart["series"][0]["data"] == [75.0, 0, 0, 25.0]
-    assert first.last_velocity == 5 and first.last_flow_time == Decimal("2.000")
+    # The row's figures are last month's (the running month is only partly done): 3 d.
+    assert first.last_velocity == 5 and first.last_flow_time == Decimal("3.000")
+
+
+def test_the_running_month_does_not_read_as_a_drop_in_velocity(exec_client, period):
+    streams = build(1, period)
+    FlowSnapshot.objects.filter(value_stream=streams[0], window_start=month(0)).update(
+        velocity=0, flow_time_median_days=None
+    )
+    row = exec_client.get("/").context["board"].rows[0]
+    assert row.velocity[-1] == 0  # the sparkline still shows the month so far
+    assert row.last_velocity == 5 and row.last_flow_time == Decimal("3.000")
 
 
 def test_too_little_data_says_so_instead_of_a_number(exec_client, period):
