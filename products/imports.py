@@ -21,6 +21,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from portfolio.common.csvfiles import UnreadableFile, column_name, header_problem, read_text
 from products import services
 from products.models import KeyResult, Measurement, Product
 from products.permissions import can_edit_outcomes
@@ -62,22 +63,6 @@ class _Row:
     date: datetime.date
     value: Decimal
     note: str
-
-
-def _column_name(heading: str) -> str:
-    return re.sub(r"[\s\-]+", "_", heading.strip().lower())
-
-
-def _text(file: IO[bytes] | IO[str], result: ImportResult) -> str | None:
-    raw = file.read()
-    if isinstance(raw, str):
-        return raw.removeprefix("\ufeff")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        result.error(line, "The file is not UTF-8 text (save it as CSV UTF-8).")
-        return None
 
 
 def _delimiter(header_line: str) -> str:
@@ -252,8 +237,10 @@ def measurements_import(*, actor: User, file: IO[bytes] | IO[str]) -> ImportResu
     Returns the rows read and written, or every bad row's line and reason (nothing written).
     """
     result = ImportResult()
-    text = _text(file, result)
-    if text is None:
+    try:
+        text = read_text(file)
+    except UnreadableFile as unreadable:
+        result.error(unreadable.line, unreadable.message)
         return result
     lines = text.splitlines()
     if not any(line.strip() for line in lines):
@@ -262,26 +249,13 @@ def measurements_import(*, actor: User, file: IO[bytes] | IO[str]) -> ImportResu
     delimiter = _delimiter(lines[0])
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     try:
-        header = [_column_name(h) for h in next(reader)]
+        header = [column_name(h) for h in next(reader)]
     except csv.Error as error:
         result.error(1, f"The file cannot be read as CSV: {error}.")
         return result
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    unknown = [h for h in header if h not in COLUMNS]
-    repeated = sorted({h for h in header if header.count(h) > 1})
-    if missing or unknown or repeated:
-        problems = []
-        if missing:
-            problems.append(f"missing {', '.join(missing)}")
-        if unknown:
-            problems.append(f"unknown {', '.join(h or '(empty heading)' for h in unknown)}")
-        if repeated:
-            problems.append(f"repeated {', '.join(repeated)}")
-        result.error(
-            1,
-            f"The first line must name the columns {', '.join(COLUMNS)} "
-            f"(note is optional): {'; '.join(problems)}.",
-        )
+    problem = header_problem(header, required=REQUIRED_COLUMNS, columns=COLUMNS)
+    if problem is not None:
+        result.error(1, problem)
         return result
 
     lookups = _Lookups(actor)

@@ -31,6 +31,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from funding.models import Actual, FiscalPeriod
+from portfolio.common.csvfiles import UnreadableFile, column_name, header_problem, read_text
 from products.models import Team
 
 REQUIRED_COLUMNS = ("team", "month", "amount")
@@ -174,24 +175,6 @@ def parse_amount(text: str) -> Decimal | None:
         return None
 
 
-def _column_name(heading: str) -> str:
-    return re.sub(r"[\s\-]+", "_", heading.strip().lower())
-
-
-def _text(file: IO[bytes] | IO[str], result: ActualsImportResult) -> str | None:
-    raw = file.read()
-    if isinstance(raw, str):
-        return raw.removeprefix("\ufeff")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        result.error(
-            raw[: error.start].count(b"\n") + 1,
-            "The file is not UTF-8 text (save it as CSV UTF-8).",
-        )
-        return None
-
-
 class _Teams:
     """Every team, read once, found by slug or (case-insensitive) name."""
 
@@ -309,26 +292,13 @@ def _read_rows(
 
 def _header(reader: Any, result: ActualsImportResult) -> list[str] | None:
     try:
-        header = [_column_name(h) for h in next(reader)]
+        header = [column_name(h) for h in next(reader)]
     except csv.Error as error:
         result.error(1, f"The file cannot be read as CSV: {error}.")
         return None
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    unknown = [h for h in header if h not in COLUMNS]
-    repeated = sorted({h for h in header if header.count(h) > 1})
-    if missing or unknown or repeated:
-        problems = []
-        if missing:
-            problems.append(f"missing {', '.join(missing)}")
-        if unknown:
-            problems.append(f"unknown {', '.join(h or '(empty heading)' for h in unknown)}")
-        if repeated:
-            problems.append(f"repeated {', '.join(repeated)}")
-        result.error(
-            1,
-            f"The first line must name the columns {', '.join(COLUMNS)} (note is optional): "
-            f"{'; '.join(problems)}.",
-        )
+    problem = header_problem(header, required=REQUIRED_COLUMNS, columns=COLUMNS)
+    if problem is not None:
+        result.error(1, problem)
         return None
     return header
 
@@ -374,8 +344,10 @@ def actuals_import(
     of actuals created, updated and unchanged, or every bad row's line and reason.
     """
     result = ActualsImportResult()
-    text = _text(file, result)
-    if text is None:
+    try:
+        text = read_text(file)
+    except UnreadableFile as unreadable:
+        result.error(unreadable.line, unreadable.message)
         return result
     lines = text.splitlines()
     if not any(line.strip() for line in lines):
