@@ -166,17 +166,11 @@ class Matrix:
         return next(c for c in row.cells if c.value_stream_id == value_stream_id)
 
 
-def allocation_matrix(
-    *,
-    period: FiscalPeriod,
-    team_ids: list[int] | None = None,
-    value_stream_ids: list[int] | None = None,
-) -> Matrix:
+def allocation_matrix(*, period: FiscalPeriod, value_stream_ids: list[int] | None = None) -> Matrix:
     """The period's matrix: active teams and value streams, plus archived ones that hold
     allocations in it. Seven queries whatever its size.
 
-    ``team_ids`` / ``value_stream_ids`` narrow it (the htmx response to one cell's edit
-    recomputes only its row and column).
+    ``value_stream_ids`` narrows it to those columns (every team's cells in them).
     """
     allocations = list(
         Allocation.objects.filter(period=period).only(
@@ -187,8 +181,6 @@ def allocation_matrix(
     used_streams = {a.value_stream_id for a in allocations}
     teams_qs = Team.objects.filter(Q(archived_at__isnull=True) | Q(pk__in=used_teams))
     streams_qs = ValueStream.objects.filter(Q(archived_at__isnull=True) | Q(pk__in=used_streams))
-    if team_ids is not None:
-        teams_qs = teams_qs.filter(pk__in=team_ids)
     if value_stream_ids is not None:
         streams_qs = streams_qs.filter(pk__in=value_stream_ids)
     teams = list(teams_qs.only("id", "name", "slug", "archived_at").order_by("name", "pk"))
@@ -219,25 +211,7 @@ def allocation_matrix(
                 )
             )
         rows.append(row)
-    if team_ids is not None:
-        # A column's total counts every team, not only the rows asked for.
-        _fill_column_totals(period=period, columns=columns, allocations=allocations)
     return Matrix(period=period, rows=rows, columns=columns)
-
-
-def _fill_column_totals(
-    *, period: FiscalPeriod, columns: list[MatrixColumn], allocations: list[Allocation]
-) -> None:
-    wanted = {c.value_stream.pk for c in columns}
-    cells = [a for a in allocations if a.value_stream_id in wanted]
-    capacities = team_capacities(period=period, team_ids={a.team_id for a in cells})
-    totals: dict[int, Decimal] = {}
-    for a in cells:
-        totals[a.value_stream_id] = totals.get(a.value_stream_id, ZERO) + allocation_amount(
-            percent=a.percent, capacity_cost=capacities[a.team_id].cost
-        )
-    for column in columns:
-        column.allocated_amount = totals.get(column.value_stream.pk, ZERO)
 
 
 def allocation_changes(

@@ -49,11 +49,6 @@ def value_streams_for_product(*, user: User, product_id: int) -> QuerySet[ValueS
     )
 
 
-def value_stream_count() -> int:
-    """How many active value streams the portfolio has."""
-    return ValueStream.objects.active().count()
-
-
 def owner_choices() -> QuerySet:
     """Users who can own a value stream (active accounts)."""
     return (

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 
 from funding import services
 from funding.models import Allocation, AllocationChange, AllocationStatus, FiscalPeriod
@@ -199,8 +199,6 @@ def test_only_one_period_is_active(db, finance_user):
 def test_two_concurrent_connections_cannot_both_take_the_last_60_percent(plan):
     """Two finance users each try to give the team's last 60 % to a different value stream at
     the same moment, on two real PostgreSQL connections: exactly one succeeds."""
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL")
     period, team, payments, search, actor = plan
     other = ValueStreamFactory(name="Loyalty")
     set_cell(plan, other, P("40.00"))

@@ -6,7 +6,7 @@ import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 from rest_framework.test import APIClient
 
 from funding.models import Allocation
@@ -27,8 +27,6 @@ P = Decimal
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("attempt", range(3))
 def test_two_clients_cannot_both_take_the_last_60_percent(make_user, attempt):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL")
     period = FiscalPeriodFactory(
         name="FY2030", start=datetime.date(2030, 1, 1), end=datetime.date(2030, 12, 31)
     )

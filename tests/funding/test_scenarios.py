@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 
 from funding import services
 from funding.models import (
@@ -369,8 +369,6 @@ def test_a_promotion_and_a_concurrent_cell_edit_cannot_break_the_team_limit(plan
     """The promotion takes Checkout to exactly 100 % and keeps its transaction open; a finance
     user giving Checkout 1 % more at the same moment, on another PostgreSQL connection, waits for
     the promotion's locks and is then refused."""
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL")
     loyalty = ValueStreamFactory(name="Loyalty")
     scenario = plan.scenario()
     plan.set(scenario, plan.checkout, plan.growth, "50.00")  # Checkout: 50 + 50 = 100 %
