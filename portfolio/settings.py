@@ -272,10 +272,16 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "healthcheck": {"task": "portfolio.tasks.healthcheck_task", "schedule": 60.0},
-    # Every flow snapshot recomputed from the full history, nightly at 02:30 UTC.
+    # Every flow snapshot recomputed from the per-item flow facts, nightly at 02:30 UTC; on
+    # Sundays every item's facts are first derived again from the whole status history.
     "flow-recompute-nightly": {
         "task": "valuestreams.tasks.recompute_all_flow_task",
-        "schedule": crontab(hour=2, minute=30),
+        "schedule": crontab(hour=2, minute=30, day_of_week="mon-sat"),
+    },
+    "flow-rebuild-weekly": {
+        "task": "valuestreams.tasks.recompute_all_flow_task",
+        "schedule": crontab(hour=2, minute=30, day_of_week="sun"),
+        "kwargs": {"rebuild": True},
     },
     # The pitfall signals' values of the day (their trend), after the flow snapshots.
     "pitfalls-record-daily": {

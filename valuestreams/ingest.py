@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from products.models import Product
+from valuestreams.flow.facts import refresh_facts
 from valuestreams.mappings import type_resolver
 from valuestreams.models import StatusChange, WorkItem, WorkSource
 from valuestreams.models.flow import ItemType, status_key
@@ -75,6 +76,7 @@ class IngestResult:
     transitions_created: int = 0
     transitions_duplicates: int = 0
     product_ids: list[int] = field(default_factory=list)
+    item_ids: list[int] = field(default_factory=list)
     earliest_at: datetime.datetime | None = None
     source: WorkSource | None = None
 
@@ -93,7 +95,8 @@ class IngestResult:
 
 
 def notify_ingested(product_ids: Sequence[int], since: datetime.datetime | None) -> None:
-    """Ask the flow computation to recompute these products from ``since`` (None: everything).
+    """Ask the flow computation to recompute these products from ``since`` (None: everything,
+    their items' flow facts rederived first).
 
     Queues ``valuestreams.tasks.recompute_flow_task`` when that task exists; without it (the flow
     computation not installed) nothing happens. Called from ``transaction.on_commit``.
@@ -594,6 +597,7 @@ def _write(
     # Items stored before and unchanged keep their ids; the upserted ones answer theirs.
     ids = {key: (row["id"], row["product_id"]) for key, row in stored.items()}
     ids.update(_upsert_items(source, upserts))
+    touched_items = {ids[item.key][0] for item in upserts}
 
     if changes:
         # Only items stored before this request can hold its changes already.
@@ -616,12 +620,19 @@ def _write(
             existing.add(identity)
             new.append((pk, change.from_status, change.to_status, change.status_key, change.at))
             changed_products.add(product_id)
+            touched_items.add(pk)
         _insert_changes(new)
         result.transitions_created = len(new)
         touched_products |= changed_products
         if new:
             earliest.append(min(row[4] for row in new))
+    # The flow facts of what changed, derived again in this transaction: the flow tasks then
+    # only aggregate. A reopen takes away the completion the facts held: recompute from it.
+    earliest_done = refresh_facts(item_ids=sorted(touched_items), products=sorted(touched_products))
+    if earliest_done is not None:
+        earliest.append(datetime.datetime.fromtimestamp(earliest_done, tz=datetime.UTC))
     result.product_ids = sorted(touched_products)
+    result.item_ids = sorted(touched_items)
     result.earliest_at = min(earliest) if earliest else None
     return result
 

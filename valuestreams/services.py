@@ -8,6 +8,17 @@ from django.db import transaction
 from portfolio.common.services import archive, model_update, restore, unique_slug
 from valuestreams.models import ValueStream
 
+
+def _products_relinked(before: set[int], after: set[int]) -> None:
+    """The flow facts of products that joined or left a value stream are seen through other
+    mappings now: recompute them (and the value streams they serve) after the commit."""
+    from valuestreams.ingest import notify_ingested
+
+    moved = sorted(before ^ after)
+    if moved:
+        transaction.on_commit(lambda: notify_ingested(moved, None))
+
+
 VALUE_STREAM_FIELDS = (
     "name",
     "slug",
@@ -32,6 +43,7 @@ def value_stream_create(*, actor: AbstractBaseUser, **data: Any) -> ValueStream:
     value_stream.save()
     if products is not None:
         value_stream.products.set(products)
+        _products_relinked(set(), {p.pk for p in products})
     return value_stream
 
 
@@ -40,7 +52,10 @@ def value_stream_update(
     *, actor: AbstractBaseUser, value_stream: ValueStream, **data: Any
 ) -> ValueStream:
     """Change a value stream's registry fields or the products it serves."""
+    before = set(value_stream.products.values_list("pk", flat=True))
     value_stream, _ = model_update(instance=value_stream, fields=VALUE_STREAM_FIELDS, data=data)
+    if "products" in data:
+        _products_relinked(before, {p.pk for p in data["products"]})
     return value_stream
 
 

@@ -58,6 +58,8 @@ def recompute_flow_task(
     time_limit=30 * 60,
     ignore_result=False,
 )
-def recompute_all_flow_task(self) -> dict[str, int]:
-    """Recompute every product's and value stream's flow snapshots (beat, nightly)."""
-    return flow_recompute(progress=_progress(self)).as_dict()
+def recompute_all_flow_task(self, rebuild: bool = False) -> dict[str, int]:
+    """Recompute every product's and value stream's flow snapshots from the per-item flow facts
+    (beat, nightly); with ``rebuild``, derive every item's facts again from the whole status
+    history first (beat, weekly: what ingests keep current is checked against the source)."""
+    return flow_recompute(rebuild=rebuild, progress=_progress(self)).as_dict()

@@ -36,7 +36,7 @@ def test_a_products_weekly_metrics_by_slug_or_id(api_as, executive):
     stream = ValueStreamFactory(products=[product])
     for n in (1, 2, 3, 4):
         history(product, f"P-{n}", ("In Progress", at(1)), ("Done", at(1 + n)))
-    flow_recompute(now=NOW)
+    flow_recompute(now=NOW, rebuild=True)
     client = api_as(executive)
 
     by_slug = client.get("/api/v1/products/checkout/flow-metrics/")

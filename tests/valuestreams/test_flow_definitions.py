@@ -50,7 +50,7 @@ def history(product, key: str, *changes, type: str = "feature", tracker_type: st
 
 
 def snapshot(*, product=None, value_stream=None, window="week", start=W1, now=NOW):
-    flow_recompute(now=now)
+    flow_recompute(now=now, rebuild=True)
     return FlowSnapshot.objects.get(
         product=product, value_stream=value_stream, window=window, window_start=start
     )

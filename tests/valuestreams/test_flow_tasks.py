@@ -15,7 +15,8 @@ from tests.products.factories import ProductFactory
 from tests.valuestreams.factories import ValueStreamFactory
 from tests.valuestreams.test_flow_definitions import NOW, W1, W2, W3, at, history
 from valuestreams.flow import FlowScope, flow_recompute, flow_scope_replace
-from valuestreams.models import FlowSnapshot, StatusChange
+from valuestreams.ingest import work_items_ingest
+from valuestreams.models import FlowSnapshot
 from valuestreams.tasks import recompute_all_flow_task, recompute_flow_task
 
 FIELDS = (
@@ -58,10 +59,10 @@ def two_products():
 @pytest.mark.django_db
 def test_recomputing_twice_gives_identical_rows():
     two_products()
-    flow_recompute(now=NOW)
+    flow_recompute(now=NOW, rebuild=True)
     first = rows()
 
-    flow_recompute(now=NOW)
+    flow_recompute(now=NOW, rebuild=True)
 
     assert rows() == first
     assert len(first) == 2 * (3 + 1) + (3 + 1)  # two products and a value stream: 3 weeks, 1 month
@@ -70,8 +71,14 @@ def test_recomputing_twice_gives_identical_rows():
 @pytest.mark.django_db
 def test_incremental_recompute_touches_only_the_given_product_and_later_windows():
     one, two = two_products()
-    flow_recompute(now=NOW)
-    history(one, "A-3", ("In Progress", at(16)))  # an ingest of one new item
+    flow_recompute(now=NOW, rebuild=True)
+    ingested = work_items_ingest(  # one new item; the ingest keeps its flow facts
+        actor=None,
+        source="tests",
+        items=[{"key": "A-3", "type": "feature", "product": one.slug, "created_at": at(16)}],
+        transitions=[{"key": "A-3", "to_status": "In Progress", "at": at(16)}],
+    )
+    assert ingested.earliest_at == at(16)
 
     result = flow_recompute(product_ids=[one.pk], since=at(16), now=LATER)
 
@@ -85,23 +92,28 @@ def test_incremental_recompute_touches_only_the_given_product_and_later_windows(
         ("month", W1): LATER,
     }
     incremental = figures()
-    flow_recompute(now=LATER)
+    flow_recompute(now=LATER, rebuild=True)
     assert figures() == incremental
 
 
 @pytest.mark.django_db
 def test_incremental_recompute_reaches_back_to_the_completion_a_reopen_undoes():
     one, _ = two_products()
-    flow_recompute(now=NOW)
-    StatusChange(item=one.work_items.get(key="A-1"), to_status="In Progress", at=at(16)).save()
+    flow_recompute(now=NOW, rebuild=True)
+    ingested = work_items_ingest(  # A-1, done on the 3rd, reopened on the 16th
+        actor=None,
+        source="tests",
+        transitions=[{"key": "A-1", "to_status": "In Progress", "at": at(16)}],
+    )
+    assert ingested.earliest_at == at(3)  # the completion the reopen takes away
 
-    flow_recompute(product_ids=[one.pk], since=at(16), now=LATER)
+    flow_recompute(product_ids=[one.pk], since=ingested.earliest_at, now=LATER)
 
     week1 = FlowSnapshot.objects.get(product=one, window="week", window_start=W1)
     assert week1.velocity == 0
     assert week1.computed_at == LATER
     incremental = figures()
-    flow_recompute(now=LATER)
+    flow_recompute(now=LATER, rebuild=True)
     assert figures() == incremental
 
 
@@ -109,7 +121,7 @@ def test_incremental_recompute_reaches_back_to_the_completion_a_reopen_undoes():
 def test_one_scope_alone_gives_the_rows_of_the_batch():
     one, two = two_products()
     stream = one.value_streams.get()
-    flow_recompute(now=NOW)
+    flow_recompute(now=NOW, rebuild=True)
     batch = figures()
     FlowSnapshot.objects.all().delete()
 
@@ -123,7 +135,7 @@ def test_one_scope_alone_gives_the_rows_of_the_batch():
 @pytest.mark.django_db
 def test_a_failed_recompute_leaves_the_previous_snapshots(monkeypatch):
     one, _ = two_products()
-    flow_recompute(now=NOW)
+    flow_recompute(now=NOW, rebuild=True)
     before = rows(product=one)
 
     def broken(*args, **kwargs):
@@ -139,7 +151,7 @@ def test_a_failed_recompute_leaves_the_previous_snapshots(monkeypatch):
 @pytest.mark.django_db
 def test_a_scope_without_history_loses_its_old_snapshots():
     one, _ = two_products()
-    flow_recompute(now=NOW)
+    flow_recompute(now=NOW, rebuild=True)
     one.work_items.all().delete()
 
     flow_recompute(product_ids=[one.pk], now=LATER)
@@ -165,7 +177,7 @@ def rows_count(product) -> int:
 def test_the_nightly_task_recomputes_everything():
     one, two = two_products()
 
-    result = recompute_all_flow_task()
+    result = recompute_all_flow_task(rebuild=True)
 
     assert result["products"] == 2
     assert result["value_streams"] == 1
@@ -182,9 +194,12 @@ def test_the_tasks_are_registered_with_retries_and_time_limits():
 
 
 def test_beat_recomputes_every_night():
-    entry = settings.CELERY_BEAT_SCHEDULE["flow-recompute-nightly"]
-    assert entry["task"] == recompute_all_flow_task.name
-    assert entry["schedule"].hour == {2}
+    nightly = settings.CELERY_BEAT_SCHEDULE["flow-recompute-nightly"]
+    weekly = settings.CELERY_BEAT_SCHEDULE["flow-rebuild-weekly"]
+    assert nightly["task"] == weekly["task"] == recompute_all_flow_task.name
+    assert nightly["schedule"].hour == weekly["schedule"].hour == {2}
+    assert nightly["schedule"].day_of_week | weekly["schedule"].day_of_week == set(range(7))
+    assert weekly["kwargs"] == {"rebuild": True} and "kwargs" not in nightly
 
 
 @pytest.mark.redis

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from products.models import Product
+from valuestreams.flow.facts import refresh_facts
 from valuestreams.flow.sql import Collected, FlowPipeline, dialect
 from valuestreams.flow.windows import (
     DAY,
@@ -26,11 +27,9 @@ from valuestreams.flow.windows import (
 )
 from valuestreams.models import (
     FlowSnapshot,
-    TypeMapping,
     ValueStream,
     WorkItem,
 )
-from valuestreams.models.flow import status_key
 
 UNTYPED = "unmapped"
 ValueStreamLink = ValueStream.products.through
@@ -62,22 +61,6 @@ def _q(value: float, places: str) -> Decimal:
     return Decimal(value).quantize(Decimal(places), rounding=ROUND_HALF_UP)
 
 
-def _type_map(scope: FlowScope) -> dict[str, str] | None:
-    """For a value stream: each tracker type (as sent) of its items -> item type by its mapping."""
-    if scope.value_stream_id is None:
-        return None
-    rows = TypeMapping.objects.filter(
-        Q(value_stream__isnull=True) | Q(value_stream_id=scope.value_stream_id)
-    ).values_list("value_stream_id", "tracker_type_key", "type")
-    defaults = {key: t for vs, key, t in rows if vs is None}
-    own = {key: t for vs, key, t in rows if vs is not None}
-    sent = scope.items().exclude(tracker_type="").values_list("tracker_type", flat=True).distinct()
-    return {
-        name: own.get(status_key(name)) or defaults.get(status_key(name), "")
-        for name in sent.order_by()
-    }
-
-
 def scope_snapshots(
     scope: FlowScope,
     collected: Collected | None,
@@ -88,17 +71,11 @@ def scope_snapshots(
     """The scope's snapshots from its earliest activity to the window holding ``now``, and per
     window kind the first window start they replace (``None``: all of the scope's snapshots).
 
-    With ``since``, only windows from the one holding ``since`` (or the earlier previous
-    completion of an item changed since then) are returned and replaced.
+    With ``since``, only windows from the one holding ``since`` are returned and replaced.
     """
     if collected is None or collected.first_t is None:
         return [], {FlowSnapshot.Window.WEEK: None, FlowSnapshot.Window.MONTH: None}
-    since_t = since.timestamp() if since is not None else None
-    cut: dt.date | None = None
-    if since_t is not None:
-        earliest = collected.earliest_affected
-        cut_t = min(since_t, earliest) if earliest is not None else since_t
-        cut = dt.datetime.fromtimestamp(cut_t, tz=dt.UTC).date()
+    cut = since.astimezone(dt.UTC).date() if since is not None else None
     first = dt.datetime.fromtimestamp(collected.first_t, tz=dt.UTC)
     today = now.astimezone(dt.UTC).date()
     first_day = first.date()
@@ -228,18 +205,9 @@ def flow_scopes(product_ids: Iterable[int] | None = None) -> list[FlowScope]:
     ]
 
 
-def _collect(
-    scope: FlowScope, since: dt.datetime | None, *, product_ids: list[int] | None = None
-) -> dict[int, Collected]:
-    """One statement for a value stream, or for a batch of products (``product_ids``)."""
-    since_t = since.timestamp() if since is not None else None
-    if scope.value_stream_id is not None:
-        pipeline = FlowPipeline(
-            dialect=dialect(), value_stream_id=scope.value_stream_id, type_map=_type_map(scope)
-        )
-    else:
-        pipeline = FlowPipeline(dialect=dialect(), product_ids=product_ids)
-    return pipeline.collect(since_t)
+def _collect(streams: bool, ids: list[int] | None) -> dict[int, Collected]:
+    """One statement over the facts for a batch of products or of value streams."""
+    return FlowPipeline(dialect=dialect(), streams=streams, ids=ids).collect()
 
 
 def _replace(
@@ -261,17 +229,29 @@ def _replace(
     return len(rows)
 
 
+def _scope_products(scope: FlowScope) -> list[int]:
+    if scope.product_id is not None:
+        return [scope.product_id]
+    return list(
+        ValueStreamLink.objects.filter(valuestream_id=scope.value_stream_id).values_list(
+            "product_id", flat=True
+        )
+    )
+
+
 def flow_scope_replace(
     *, scope: FlowScope, now: dt.datetime, since: dt.datetime | None = None
 ) -> int:
-    """Recompute one scope and swap its snapshots in one transaction; returns the rows written.
+    """Recompute one scope's snapshots (from ``since``; without it after deriving its items' facts
+    again) and swap them in one transaction; returns the rows written.
 
     Everything is computed before the transaction opens, so a failure leaves the old rows.
     """
-    key = scope.value_stream_id if scope.product_id is None else scope.product_id
-    product_ids = None if scope.product_id is None else [scope.product_id]
-    collected = _collect(scope, since, product_ids=product_ids)
-    return _replace(scope, collected.get(int(key or 0)), now=now, since=since)
+    if since is None:
+        refresh_facts(product_ids=_scope_products(scope))
+    streams = scope.product_id is None
+    key = int((scope.value_stream_id if streams else scope.product_id) or 0)
+    return _replace(scope, _collect(streams, [key]).get(key), now=now, since=since)
 
 
 def flow_recompute(
@@ -279,32 +259,41 @@ def flow_recompute(
     product_ids: Iterable[int] | None = None,
     since: dt.datetime | None = None,
     now: dt.datetime | None = None,
+    rebuild: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> FlowRecomputeResult:
     """Recompute flow snapshots: all products and value streams (``product_ids`` None), or the
     given products and the value streams they serve, replacing windows from ``since`` on (all
     windows without it). Idempotent: the same history and ``now`` give identical rows.
 
-    The products are computed together in one statement (every product in a full run); each
-    value stream in one of its own. Each scope's snapshots are swapped in its own transaction.
-    ``progress(done, total)`` is called after each scope.
+    Snapshots aggregate the per-item flow facts, which each ingest keeps current for the items it
+    touches (its ``since`` then reaches back to any completion a reopen took away). Without
+    ``since`` the given products' facts are first derived again from their histories (a mapping
+    changed, or someone asked); ``rebuild`` derives every item's again in a full run. The
+    products are aggregated together in one statement, the value streams in another; each
+    scope's snapshots are swapped in its own transaction. ``progress(done, total)`` is called
+    after each scope.
     """
     now = now or timezone.now()
-    if product_ids is None:
+    ids = None if product_ids is None else sorted(set(product_ids))
+    if ids is None:
         since = None
-    scopes = flow_scopes(product_ids)
+        if rebuild:
+            refresh_facts()
+    elif since is None:
+        refresh_facts(product_ids=ids)
+    scopes = flow_scopes(ids)
     result = FlowRecomputeResult()
-    product_scopes = [scope for scope in scopes if scope.product_id is not None]
-    by_product: dict[int, Collected] = {}
-    if product_scopes:
-        ids = None if product_ids is None else [scope.product_id or 0 for scope in product_scopes]
-        by_product = _collect(product_scopes[0], since, product_ids=ids)
+    products = [scope.product_id or 0 for scope in scopes if scope.product_id is not None]
+    streams = [scope.value_stream_id or 0 for scope in scopes if scope.value_stream_id is not None]
+    by_product = _collect(False, None if ids is None else products) if products else {}
+    by_stream = _collect(True, None if ids is None else streams) if streams else {}
     for index, scope in enumerate(scopes, start=1):
         if scope.product_id is not None:
             collected = by_product.get(scope.product_id)
             result.products += 1
         else:
-            collected = _collect(scope, since).get(scope.value_stream_id or 0)
+            collected = by_stream.get(scope.value_stream_id or 0)
             result.value_streams += 1
         result.snapshots += _replace(scope, collected, now=now, since=since)
         if progress is not None:

@@ -1,5 +1,5 @@
-"""The flow-metric SQL: per-item facts from the status history by window functions, and one
-statement aggregating them per scope and window (PostgreSQL and SQLite give the same results)."""
+"""The flow-metric SQL: one statement aggregating the per-item facts per scope and window
+(PostgreSQL and SQLite give the same results)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,7 @@ from typing import Any
 
 from django.db import connection
 
-from valuestreams.models import (
-    StatusChange,
-    StatusMapping,
-    ValueStream,
-    WorkItem,
-)
+from valuestreams.models import FlowFact, FlowSpan, ValueStream
 
 PERCENTILES = (0.5, 0.85)
 ValueStreamLink = ValueStream.products.through
@@ -65,133 +60,63 @@ def dialect() -> _Dialect:
     return _PostgresDialect() if connection.vendor == "postgresql" else _Dialect()
 
 
-# The SQL pipeline.
+# The aggregation.
 
 
 @dataclass
 class FlowPipeline:
-    """The per-item facts as SQL common table expressions, and the one statement over them.
-
-    One statement covers a batch of scopes, told apart by the group ``g``: the given products
-    (``product_ids``; ``None`` = every product), each through its mapping value stream, or one
-    value stream (``value_stream_id``) through its own mapping.
-    """
+    """One statement over the per-item facts (``valuestreams.flow.facts``) giving what a batch of
+    scopes' snapshots need, told apart by the group ``g``: products (``streams`` False), each
+    through its own facts row, or value streams (``streams`` True); ``ids`` narrows the batch
+    (None: every one)."""
 
     dialect: _Dialect
-    product_ids: list[int] | None = None
-    value_stream_id: int | None = None
-    type_map: dict[str, str] | None = None  # tracker type as sent -> item type (value streams)
+    streams: bool = False
+    ids: list[int] | None = None
 
-    def ctes(self) -> tuple[str, list[Any]]:
-        d = self.dialect
-        changes = StatusChange._meta.db_table
-        items = WorkItem._meta.db_table
-        mappings = StatusMapping._meta.db_table
-        link = ValueStreamLink._meta.db_table
-        params: list[Any] = []
-        if self.value_stream_id is not None:
-            stream = int(self.value_stream_id)
-            group, mapping_join = f"{stream}", ""
-            mapping = f"{stream}"
-            where = (
-                f"i.product_id IN (SELECT product_id FROM {link} WHERE valuestream_id = {stream})"
+    def _where(self) -> tuple[str, str, str, list[Any]]:
+        """The group column, the type column, the condition on a facts or spans row, params."""
+        if self.streams:
+            group, type_column, where = (
+                "value_stream_id",
+                "stream_type",
+                "value_stream_id IS NOT NULL",
             )
         else:
-            group = "i.product_id"
-            # A product maps through the value stream it serves with the lowest id.
-            mapping_join = f"""LEFT JOIN (
-                SELECT product_id, MIN(valuestream_id) AS vs FROM {link} GROUP BY product_id
-            ) pm ON pm.product_id = i.product_id"""
-            mapping = "pm.vs"
-            where = "1 = 1"
-            if self.product_ids is not None:
-                where = f"i.product_id IN ({', '.join(['%s'] * len(self.product_ids))})"
-                params += self.product_ids
-        type_sql, type_params = self._type_expression()
-        sql = f"""
-        WITH ch AS (
-            SELECT {group} AS g, c.item_id AS item_id, c.id AS id, c.at AS at,
-                   {d.epoch("c.at")} AS t, COALESCE(o.category, m.category) AS cat
-            FROM {changes} c
-            JOIN {items} i ON i.id = c.item_id
-            {mapping_join}
-            LEFT JOIN {mappings} o ON o.value_stream_id = {mapping} AND o.status_key = c.status_key
-            LEFT JOIN {mappings} m ON m.value_stream_id IS NULL AND m.status_key = c.status_key
-            WHERE {where}
-        ),
-        seq AS (
-            SELECT g, item_id, at, t, cat,
-                   LAG(cat) OVER (PARTITION BY item_id ORDER BY at, id) AS prev_cat,
-                   LEAD(t) OVER (PARTITION BY item_id ORDER BY at, id) AS next_t
-            FROM ch
-        ),
-        facts AS (
-            SELECT g, item_id,
-                   MIN(CASE WHEN cat IN ('active', 'waiting') THEN t END) AS start_t,
-                   MAX(CASE WHEN next_t IS NULL THEN cat END) AS last_cat,
-                   MAX(CASE WHEN cat = 'done' AND (prev_cat IS NULL OR prev_cat <> 'done')
-                       THEN at END) AS done_at,
-                   MAX(CASE WHEN cat = 'done' AND (prev_cat IS NULL OR prev_cat <> 'done')
-                       THEN t END) AS done_t,
-                   SUM(CASE WHEN cat = 'active' THEN next_t - t ELSE 0 END) AS active_s
-            FROM seq GROUP BY g, item_id
-        ),
-        completed AS (
-            SELECT f.g AS g, {type_sql} AS item_type, f.done_t - f.start_t AS flow_s,
-                   f.active_s AS active_s, {d.floor("f.done_t / 86400")} AS done_day,
-                   {d.month_key("f.done_at")} AS mk
-            FROM facts f JOIN {items} i ON i.id = f.item_id
-            WHERE f.start_t IS NOT NULL AND f.last_cat = 'done'
-        ),
-        completed_w AS (
-            SELECT g, item_type, flow_s, active_s, mk, done_day - ((done_day + 3) %% 7) AS wk
-            FROM completed
-        ),
-        spans AS (
-            SELECT s.g AS g, {d.floor("s.t / 86400")} + 1 AS first_d,
-                   CASE WHEN s.next_t IS NULL THEN NULL
-                        ELSE {d.floor("s.next_t / 86400")} END AS last_d
-            FROM seq s JOIN facts f ON f.item_id = s.item_id
-            WHERE f.start_t IS NOT NULL AND s.t >= f.start_t
-              AND (s.cat IS NULL OR s.cat <> 'done')
-        )
-        """
-        return sql, [*params, *type_params]
+            group, type_column, where = "product_id", "type", "for_product = TRUE"
+        params: list[Any] = []
+        if self.ids is not None:
+            where += f" AND {group} IN ({', '.join(['%s'] * len(self.ids))})"
+            params = list(self.ids)
+        return group, type_column, where, params
 
-    def _type_expression(self) -> tuple[str, list[Any]]:
-        if self.type_map is None:
-            return "i.type", []
-        cases, params = [], []
-        for tracker_type, item_type in sorted(self.type_map.items()):
-            cases.append("WHEN %s THEN %s")
-            params += [tracker_type, item_type]
-        # An item sent without a tracker type keeps the type it was sent with.
-        return f"(CASE i.tracker_type WHEN '' THEN i.type {' '.join(cases)} ELSE '' END)", params
-
-    def collect(self, since_t: float | None = None) -> dict[int, Collected]:
-        """Per group, everything its snapshots need, in one statement over the per-item facts
-        (PostgreSQL evaluates them once): the first activity; completions per week, month and
-        type; flow-time percentiles per week and per month; the daily load deltas; with
-        ``since_t``, the earliest completion that a change at or after it may have undone."""
+    def collect(self) -> dict[int, Collected]:
+        """Per group, everything its snapshots need, in one statement: the first activity;
+        completions per week, month and type; flow-time percentiles per week and per month; the
+        daily load deltas."""
         d = self.dialect
+        facts, spans = FlowFact._meta.db_table, FlowSpan._meta.db_table
+        g, type_column, where, where_params = self._where()
+        done = f"{where} AND done_t IS NOT NULL"
         parts = [
-            f"""SELECT 'f' AS kind, {_int("g")} AS g, NULL AS a, NULL AS b, NULL AS label,
-                   {_dbl("MIN(t)")} AS x, NULL AS y, NULL AS z
-            FROM ch GROUP BY g""",
-            f"""SELECT 'c', {_int("g")}, {_int("wk")}, {_int("mk")}, item_type,
-                   {_dbl("COUNT(*)")}, {_dbl("SUM(flow_s)")}, {_dbl("SUM(active_s)")}
-            FROM completed_w GROUP BY g, wk, mk, item_type""",
+            f"""SELECT 'f' AS kind, {_int(g)} AS g, NULL AS a, NULL AS b, NULL AS label,
+                   {_dbl("MIN(first_t)")} AS x, NULL AS y, NULL AS z
+            FROM {facts} WHERE {where} GROUP BY {g}""",
+            f"""SELECT 'c', {_int(g)}, {_int("done_week")}, {_int("done_month")}, {type_column},
+                   {_dbl("COUNT(*)")}, {_dbl("SUM(done_t - start_t)")}, {_dbl("SUM(active_s)")}
+            FROM {facts} WHERE {done} GROUP BY {g}, done_week, done_month, {type_column}""",
         ]
-        for kind, key in (("w", "wk"), ("m", "mk")):
+        params = [*where_params, *where_params]
+        for kind, key in (("w", "done_week"), ("m", "done_month")):
             if d.postgres:
                 p50, p85 = (
-                    f"percentile_cont({p}) WITHIN GROUP (ORDER BY {_dbl('flow_s')})"
+                    f"percentile_cont({p}) WITHIN GROUP (ORDER BY {_dbl('done_t - start_t')})"
                     for p in PERCENTILES
                 )
                 parts.append(
-                    f"""SELECT 'p{kind}', {_int("g")}, {_int(key)}, NULL, NULL,
+                    f"""SELECT 'p{kind}', {_int(g)}, {_int(key)}, NULL, NULL,
                            {_dbl(p50)}, {_dbl(p85)}, NULL
-                    FROM completed_w GROUP BY g, {key}"""
+                    FROM {facts} WHERE {done} GROUP BY {g}, {key}"""
                 )
             else:
                 # SQLite has no percentile_cont: keep only the ranks each percentile
@@ -202,41 +127,28 @@ class FlowPipeline:
                 )
                 parts.append(
                     f"""SELECT 'r{kind}', g, k, r, NULL, n, v, NULL FROM (
-                        SELECT g, {key} AS k, {_dbl("flow_s")} AS v,
-                               COUNT(*) OVER (PARTITION BY g, {key}) AS n,
-                               ROW_NUMBER() OVER (PARTITION BY g, {key} ORDER BY flow_s) - 1 AS r
-                        FROM completed_w
+                        SELECT {g} AS g, {key} AS k, {_dbl("done_t - start_t")} AS v,
+                               COUNT(*) OVER (PARTITION BY {g}, {key}) AS n,
+                               ROW_NUMBER() OVER (
+                                   PARTITION BY {g}, {key} ORDER BY done_t - start_t
+                               ) - 1 AS r
+                        FROM {facts} WHERE {done}
                     ) ranked WHERE {wanted}"""
                 )
-        # Load: each not-done status after the start holds over (lo, hi]: it covers the
-        # midnights floor(lo) + 1 .. floor(hi) in days, or every later one while it is the
-        # latest status; +1 at the first, -1 after the last, summed per day.
+            params += where_params
+        # Load: each in-progress span covers the midnights first_day .. last_day (every later
+        # one while open): +1 at the first, -1 after the last, summed per day.
         parts.append(
             f"""SELECT 'l', {_int("g")}, d, NULL, NULL, {_dbl("SUM(delta)")}, NULL, NULL FROM (
-                SELECT g, first_d AS d, 1 AS delta FROM spans
-                WHERE last_d IS NULL OR last_d >= first_d
+                SELECT {g} AS g, first_day AS d, 1 AS delta FROM {spans} WHERE {where}
                 UNION ALL
-                SELECT g, last_d + 1 AS d, -1 AS delta FROM spans
-                WHERE last_d IS NOT NULL AND last_d >= first_d
+                SELECT {g} AS g, last_day + 1 AS d, -1 AS delta FROM {spans}
+                WHERE {where} AND last_day IS NOT NULL
             ) ev GROUP BY g, d"""
         )
-        extra: list[Any] = []
-        if since_t is not None:
-            parts.append(
-                f"""SELECT 'e', {_int("g")}, NULL, NULL, NULL, {_dbl("MIN(prior_done_t)")},
-                       NULL, NULL
-                FROM (
-                    SELECT g, item_id, MAX(CASE WHEN cat = 'done'
-                                     AND (prev_cat IS NULL OR prev_cat <> 'done')
-                                     AND t < %s THEN t END) AS prior_done_t,
-                           MAX(t) AS last_t
-                    FROM seq GROUP BY g, item_id
-                ) touched WHERE last_t >= %s GROUP BY g"""
-            )
-            extra = [since_t, since_t]
-        sql, params = self.ctes()
+        params += [*where_params, *where_params]
         with connection.cursor() as cursor:
-            cursor.execute(sql + "\nUNION ALL\n".join(parts), [*params, *extra])
+            cursor.execute("\nUNION ALL\n".join(parts), params)
             return Collected.from_rows(cursor.fetchall())
 
 
@@ -258,7 +170,6 @@ class Collected:
         default_factory=lambda: {"w": {}, "m": {}}
     )
     deltas: dict[int, int] = field(default_factory=dict)
-    earliest_affected: float | None = None
 
     @classmethod
     def from_rows(cls, rows: Iterable[tuple]) -> dict[int, Collected]:
@@ -278,8 +189,6 @@ class Collected:
                 counts[(int(g), kind[1], a)] = int(x)
             elif kind == "l":
                 group.deltas[a] = int(x)
-            elif kind == "e":
-                group.earliest_affected = x
         for (g, window, key), values in ranks.items():
             groups[g].percentiles[window][key] = tuple(
                 _interpolate(values, counts[(g, window, key)], p) for p in PERCENTILES

@@ -1,7 +1,9 @@
 """Models of the valuestreams app: value streams, their maps, work items and flow metrics."""
 
 from valuestreams.models.flow import (
+    FlowFact,
     FlowSnapshot,
+    FlowSpan,
     StatusChange,
     StatusMapping,
     TypeMapping,
@@ -12,7 +14,9 @@ from valuestreams.models.maps import ImprovementOutcome, MapStep, ValueStreamMap
 from valuestreams.models.registry import ValueStream
 
 __all__ = [
+    "FlowFact",
     "FlowSnapshot",
+    "FlowSpan",
     "ImprovementOutcome",
     "MapStep",
     "StatusChange",

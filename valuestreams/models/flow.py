@@ -227,3 +227,60 @@ class FlowSnapshot(models.Model):
             self.product_id and f"product {self.product_id}"
         ) or f"value stream {self.value_stream_id}"
         return f"{scope} {self.window} {self.window_start}"
+
+
+class FlowFact(models.Model):
+    """What the flow metrics need of one work item, derived from its status history through one
+    mapping and kept current by the flow tasks (``valuestreams.flow.facts``): one row per value
+    stream serving the item's product (``value_stream`` None when none does, the default mapping
+    then). ``for_product`` marks the row the product's own metrics read (through the value stream
+    with the lowest id).
+
+    Times are epoch seconds as the flow SQL computes them; ``started_at`` is the start as an
+    instant for queries. ``done_t`` is the completion when the item is complete (started, latest
+    status ``done``), else None; ``category`` is the latest status's category ('' unmapped).
+    """
+
+    item = models.ForeignKey(WorkItem, on_delete=models.CASCADE, related_name="+")
+    value_stream = models.ForeignKey(
+        ValueStream, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    for_product = models.BooleanField()
+    type = models.CharField(max_length=10, blank=True)
+    stream_type = models.CharField(
+        max_length=10, blank=True, help_text="The item's type through the value stream's mapping."
+    )
+    first_t = models.FloatField()
+    start_t = models.FloatField(null=True)
+    started_at = models.DateTimeField(null=True)
+    done_t = models.FloatField(null=True)
+    done_week = models.IntegerField(null=True, help_text="Epoch day of the completion's Monday.")
+    done_month = models.IntegerField(null=True, help_text="year * 12 + month - 1")
+    active_s = models.FloatField(default=0)
+    category = models.CharField(max_length=10, blank=True)
+    changes = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["product", "for_product", "category"])]
+
+    def __str__(self) -> str:
+        return f"item {self.item_id} through value stream {self.value_stream_id}"
+
+
+class FlowSpan(models.Model):
+    """An interval an item was in progress (started, not in ``done``), as the epoch days whose
+    midnights it covers: ``first_day`` to ``last_day`` (None: still in progress). Kept with the
+    item's ``FlowFact`` rows, one set per mapping; the flow load sums them per day."""
+
+    item = models.ForeignKey(WorkItem, on_delete=models.CASCADE, related_name="+")
+    value_stream = models.ForeignKey(
+        ValueStream, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    for_product = models.BooleanField()
+    first_day = models.IntegerField()
+    last_day = models.IntegerField(null=True)
+
+    def __str__(self) -> str:
+        return f"item {self.item_id} in progress days {self.first_day}-{self.last_day}"
