@@ -37,7 +37,6 @@ from django.db.models import (
     Exists,
     F,
     FloatField,
-    Func,
     OuterRef,
     Q,
     Subquery,
@@ -52,11 +51,9 @@ from funding.models import Allocation, AllocationChange, FiscalPeriod
 from portfolio.models import PitfallRecord, PitfallThreshold, TransitionUnit
 from products.models import KeyResult, Measurement, Outcome, Product, RoadmapItem, Team
 from valuestreams.models import (
+    FlowFact,
     FlowSnapshot,
-    StatusChange,
-    StatusMapping,
     ValueStream,
-    WorkItem,
 )
 from valuestreams.models.flow import FlowCategory
 
@@ -783,67 +780,16 @@ def pitfall_signals(
 # Early warnings.
 
 
-class _Epoch(Func):
-    """Seconds since 1970 of a timestamp, as a float, on PostgreSQL and SQLite alike."""
-
-    output_field = FloatField()
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(
-            compiler,
-            connection,
-            template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)",
-            **extra,
-        )
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(
-            compiler,
-            connection,
-            template="CAST(EXTRACT(EPOCH FROM %(expressions)s) AS DOUBLE PRECISION)",
-            **extra,
-        )
-
-
-def _category(status_key_ref: Any, stream_ref: Any) -> Subquery:
-    """The flow category of a status key: the value stream's own mapping, else the default
-    (one lookup: the value stream's row sorts before the default's)."""
-    return Subquery(
-        StatusMapping.objects.filter(status_key=status_key_ref)
-        .filter(Q(value_stream_id=stream_ref) | Q(value_stream__isnull=True))
-        .order_by(F("value_stream_id").asc(nulls_last=True))
-        .values("category")[:1]
-    )
-
-
 def ageing_work(*, today: date | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
     """Work items in progress for longer than their product's latest monthly 85th-percentile
-    flow time, oldest first: one SQL statement.
+    flow time, oldest first: one SQL statement over the per-item flow facts.
 
     In progress = the latest status maps to ``active`` or ``waiting``; the start is the first
     change into such a status; statuses map through the product's mapping value stream (lowest
-    id) and fall back to the default mapping, as the flow metrics do.
+    id) and fall back to the default mapping, as the flow metrics do (``FlowFact.for_product``).
     """
     now = now or timezone.now()
     today = today or timezone.localdate()
-    in_progress = [FlowCategory.ACTIVE, FlowCategory.WAITING]
-    stream = Subquery(
-        ValueStreamLink.objects.filter(product_id=OuterRef("product_id"))
-        .order_by("valuestream_id")
-        .values("valuestream_id")[:1]
-    )
-    latest_key = Subquery(
-        StatusChange.objects.filter(item=OuterRef("pk"))
-        .order_by("-at", "-id")
-        .values("status_key")[:1]
-    )
-    first_start = Subquery(
-        StatusChange.objects.filter(item=OuterRef("pk"))
-        .annotate(category=_category(OuterRef("status_key"), OuterRef(OuterRef("stream"))))
-        .filter(category__in=in_progress)
-        .order_by("at", "id")
-        .values("at")[:1]
-    )
     p85 = Subquery(
         FlowSnapshot.objects.filter(
             product_id=OuterRef("product_id"),
@@ -854,21 +800,22 @@ def ageing_work(*, today: date | None = None, now: datetime | None = None) -> li
         .order_by("-window_start")
         .values("flow_time_p85_days")[:1]
     )
-    now_epoch = now.timestamp()
     rows = (
-        WorkItem.objects.filter(product__archived_at__isnull=True)
-        .annotate(stream=stream, latest_key=latest_key)
-        .annotate(latest_category=_category(OuterRef("latest_key"), OuterRef("stream")))
-        .filter(latest_category__in=in_progress)
-        .annotate(started_at=first_start, p85=Cast(p85, FloatField()))
-        .filter(started_at__isnull=False, p85__isnull=False)
-        .annotate(age_days=(Value(now_epoch) - _Epoch(F("started_at"))) / Value(86400.0))
+        FlowFact.objects.filter(
+            for_product=True,
+            category__in=[FlowCategory.ACTIVE, FlowCategory.WAITING],
+            start_t__isnull=False,
+            product__archived_at__isnull=True,
+        )
+        .annotate(p85=Cast(p85, FloatField()))
+        .filter(p85__isnull=False)
+        .annotate(age_days=(Value(now.timestamp()) - F("start_t")) / Value(86400.0))
         .filter(age_days__gt=F("p85"))
-        .order_by("started_at", "pk")
+        .order_by("start_t", "item_id")
         .values(
-            "pk",
-            "key",
-            "title",
+            "item_id",
+            "item__key",
+            "item__title",
             "product_id",
             "product__name",
             "product__slug",
@@ -877,7 +824,15 @@ def ageing_work(*, today: date | None = None, now: datetime | None = None) -> li
             "p85",
         )
     )
-    return [dict(row) for row in rows]
+    return [
+        {
+            "pk": row["item_id"],
+            "key": row["item__key"],
+            "title": row["item__title"],
+            **{k: v for k, v in row.items() if not k.startswith("item")},
+        }
+        for row in rows
+    ]
 
 
 def _ageing(ctx: _Context) -> tuple[int, list[Offender]]:

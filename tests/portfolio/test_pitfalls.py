@@ -43,6 +43,7 @@ from tests.products.factories import (
     UserFactory,
 )
 from tests.valuestreams.factories import ValueStreamFactory
+from valuestreams.flow.facts import refresh_facts
 from valuestreams.models import FlowSnapshot, StatusChange, StatusMapping, WorkItem, WorkSource
 
 pytestmark = pytest.mark.django_db
@@ -480,6 +481,7 @@ def _item(source, product, key, changes):
     )
     for status, at in changes:
         StatusChange.objects.create(item=item, to_status=status, at=at)
+    refresh_facts(item_ids=[item.pk], products=[product.pk])  # as an ingest does
     return item
 
 

@@ -32,19 +32,26 @@ Definitions, exactly as DESIGN.md states them, and the readings this module deci
   value stream resolves each item's tracker type through its own type mapping (falling back to
   the default); a product uses the item's stored ``type`` (resolved through the product's mapping).
 
-How: one SQL statement per batch (every product at once, each through its own mapping value
-stream; or one value stream): window functions over the status changes give per-item facts
-(start, completion, active seconds, and the not-done intervals after the start); these are
-aggregated per scope and window in the same statement (``GROUP BY`` week and month keys;
-``percentile_cont`` on PostgreSQL; on SQLite only the ranks around each percentile are selected in
-SQL and interpolated per window in Python); the load comes from a per-day sweep (+1 / -1 per
-interval, summed per day in SQL, accumulated per day here). Nothing loops over items in Python.
-Each scope's snapshots are replaced in one transaction after all of its rows are computed, so a
-worker killed midway leaves the previous snapshots.
+How, in two steps, neither looping over items in Python:
+
+1. **Per-item facts** (``valuestreams.flow.facts``: ``FlowFact``, ``FlowSpan``): one SQL
+   statement with window functions over the status changes gives each item's first activity,
+   start, completion, active seconds, latest category and in-progress intervals (as the epoch
+   days whose midnights they cover), once per mapping the item is seen through. Each ingest
+   derives the facts of the items it touched in its own transaction (under a per-product lock,
+   so two ingests of one item cannot each miss the other's change); a mapping change or a
+   recompute asked for by a person derives its products' facts again; the weekly run derives all.
+2. **Aggregation**: one statement per batch (every product at once, each through its own facts
+   row; every value stream at once) groups the facts by week and month keys (``percentile_cont``
+   on PostgreSQL; on SQLite only the ranks around each percentile are selected in SQL and
+   interpolated per window in Python); the load comes from a per-day sweep over the intervals
+   (+1 / -1, summed per day in SQL, accumulated per day here). Each scope's snapshots are
+   replaced in one transaction after all of its rows are computed, so a worker killed midway
+   leaves the previous snapshots.
 
 Incremental runs (after an ingest) recompute only the given products and the value streams they
-serve, and replace only the windows from the one holding ``since``, reaching back to the earlier
-completion of any item changed at or after ``since`` (a reopen removes that completion).
+serve, and replace only the windows from the one holding ``since``; the ingest reaches ``since``
+back to the completion any touched item's facts held before (a reopen removes that completion).
 """
 
 from valuestreams.flow.selectors import flow_snapshot_list

@@ -2,13 +2,13 @@
 category and in-progress intervals, derived from its status history in one SQL statement and
 kept in ``FlowFact`` and ``FlowSpan`` (see ``valuestreams.flow`` for the definitions).
 
-The flow tasks refresh the facts of what changed (the items an ingest touched, the products a
-mapping covers) before they aggregate, and rebuild all of them in the nightly run, so the
-weekly and monthly snapshots aggregate about one row per item instead of re-reading every status
-change. One row per mapping an item is seen through: per value stream serving its product, or
-the default mapping when none does; ``for_product`` marks the product's own (lowest value
-stream id). Refreshes are serialised (a PostgreSQL advisory lock), and each replaces its items'
-rows in one transaction.
+Each ingest refreshes the facts of the items it touched in its own transaction; the flow task
+refreshes a product's when a mapping changes or someone asks for a recompute, and every item's
+in the weekly run. The weekly and monthly snapshots then aggregate about one row per item
+instead of re-reading every status change. One row per mapping an item is seen through: per
+value stream serving its product, or the default mapping when none does; ``for_product`` marks
+the product's own (lowest value stream id). Refreshes of the same products are serialised
+(PostgreSQL advisory locks), and each replaces its items' rows in one transaction.
 """
 
 from __future__ import annotations
@@ -33,9 +33,13 @@ from valuestreams.models import (
 from valuestreams.models.flow import status_key
 
 ValueStreamLink = ValueStream.products.through
-LOCK_KEY = 4_726_548  # pg_advisory_xact_lock: one flow-fact refresh at a time
+LOCK_KEY = 4_726_548  # the flow-fact refreshes' advisory locks
 WORK_MEM = "1GB"
 MAX_PRODUCT_LOCKS = 500  # more products than this take the one exclusive lock
+# A change into done from outside it (a completion); a status that holds while the item is in
+# progress (started, not done).
+INTO_DONE = "cat = 'done' AND (prev_cat IS NULL OR prev_cat <> 'done')"
+IN_PROGRESS = "started = 1 AND (cat IS NULL OR cat <> 'done')"
 
 
 @dataclass(frozen=True)
@@ -106,10 +110,12 @@ def _type_rows(selection: Selection) -> tuple[str, list[Any]]:
 
 
 def _derivation(d: _Dialect, selection: Selection) -> tuple[str, list[Any]]:
-    """The common table expressions down to ``seq``: each status change of the selected items,
-    once per mapping, with its category (``cm``: each mapping's category of each status key),
-    the previous category, the next change's time, the number of ``done`` changes so far and
-    whether the item has started by then."""
+    """The common table expressions: ``seq``, each status change of the selected items, once per
+    mapping, with its category (``cm``: each mapping's category of each status key), the
+    previous category, the next change's time, the number of ``done`` changes so far and whether
+    the item has started by then; ``isl``, seq summed per island (a done change and the statuses
+    after it, up to the next: the first island, everything before the first done), from which
+    both the per-item facts and the in-progress intervals follow."""
     items = WorkItem._meta.db_table
     changes = StatusChange._meta.db_table
     mappings = StatusMapping._meta.db_table
@@ -174,13 +180,29 @@ def _derivation(d: _Dialect, selection: Selection) -> tuple[str, list[Any]]:
                MAX(CASE WHEN cat IN ('active', 'waiting') THEN 1 ELSE 0 END) OVER w AS started
         FROM ch
         WINDOW w AS (PARTITION BY item_id, vk ORDER BY at, id)
+    ),
+    isl AS (
+        SELECT item_id, vk,
+               MIN(t) AS first_t,
+               MIN(CASE WHEN cat IN ('active', 'waiting') THEN t END) AS start_t,
+               MIN(CASE WHEN cat IN ('active', 'waiting') THEN at END) AS started_at,
+               MAX(CASE WHEN {INTO_DONE} THEN t END) AS done_t,
+               MAX(CASE WHEN {INTO_DONE} THEN at END) AS done_at,
+               SUM(CASE WHEN cat = 'active' THEN next_t - t ELSE 0 END) AS active_s,
+               MAX(CASE WHEN next_t IS NULL THEN cat END) AS last_cat,
+               MAX(started) AS started,
+               COUNT(*) AS changes,
+               MIN(CASE WHEN {IN_PROGRESS} THEN t END) AS span_t,
+               MAX(CASE WHEN {IN_PROGRESS} THEN next_t END) AS span_next_t,
+               SUM(CASE WHEN {IN_PROGRESS} AND next_t IS NULL THEN 1 ELSE 0 END) AS span_open
+        FROM seq
+        GROUP BY item_id, vk, dones
     )
     """
     return sql, [*params, *type_params]
 
 
 def _facts_insert(d: _Dialect) -> str:
-    into_done = "cat = 'done' AND (prev_cat IS NULL OR prev_cat <> 'done')"
     day = d.floor("x.done_t / 86400")
     return f"""
     INSERT INTO {FlowFact._meta.db_table} (item_id, value_stream_id, product_id, for_product,
@@ -192,16 +214,15 @@ def _facts_insert(d: _Dialect) -> str:
            CASE WHEN x.done_t IS NOT NULL THEN {d.month_key("x.done_at")} END,
            x.active_s, x.category, x.changes
     FROM (
-        SELECT item_id, vk, MIN(t) AS first_t, MIN(CASE WHEN cat IN ('active', 'waiting') THEN t END) AS start_t,
-               MIN(CASE WHEN cat IN ('active', 'waiting') THEN at END) AS started_at,
-               CASE WHEN MAX(started) = 1
-                         AND MAX(CASE WHEN next_t IS NULL THEN cat END) = 'done'
-                    THEN MAX(CASE WHEN {into_done} THEN t END) END AS done_t,
-               MAX(CASE WHEN {into_done} THEN at END) AS done_at,
-               COALESCE(SUM(CASE WHEN cat = 'active' THEN next_t - t ELSE 0 END), 0) AS active_s,
-               COALESCE(MAX(CASE WHEN next_t IS NULL THEN cat END), '') AS category,
-               COUNT(*) AS changes
-        FROM seq
+        SELECT item_id, vk, MIN(first_t) AS first_t, MIN(start_t) AS start_t,
+               MIN(started_at) AS started_at,
+               CASE WHEN MAX(started) = 1 AND MAX(last_cat) = 'done'
+                    THEN MAX(done_t) END AS done_t,
+               MAX(done_at) AS done_at,
+               COALESCE(SUM(active_s), 0) AS active_s,
+               COALESCE(MAX(last_cat), '') AS category,
+               SUM(changes) AS changes
+        FROM isl
         GROUP BY item_id, vk
     ) x JOIN k ON k.item_id = x.item_id AND k.vk = x.vk
     """
@@ -209,20 +230,19 @@ def _facts_insert(d: _Dialect) -> str:
 
 def _spans_insert(d: _Dialect) -> str:
     # Each not-done status after the start holds over (t, next t]: it covers the midnights
-    # floor(t) + 1 .. floor(next t) in days. The statuses between two done changes follow each
-    # other, so together they cover floor(first t) + 1 .. floor(last next t), or every later
-    # midnight while the latest of them is the item's latest status.
+    # floor(t) + 1 .. floor(next t) in days. The statuses between two done changes (an island)
+    # follow each other, so together they cover floor(first t) + 1 .. floor(last next t), or
+    # every later midnight while the latest of them is the item's latest status.
     return f"""
     INSERT INTO {FlowSpan._meta.db_table} (item_id, value_stream_id, product_id, for_product,
         first_day, last_day)
     SELECT s.item_id, NULLIF(s.vk, 0), k.product_id, k.for_product = 1, s.first_day, s.last_day
     FROM (
-        SELECT item_id, vk, {d.floor("MIN(t) / 86400")} + 1 AS first_day,
-               CASE WHEN COUNT(next_t) < COUNT(*) THEN NULL
-                    ELSE {d.floor("MAX(next_t) / 86400")} END AS last_day
-        FROM seq
-        WHERE started = 1 AND (cat IS NULL OR cat <> 'done')
-        GROUP BY item_id, vk, dones
+        SELECT item_id, vk, {d.floor("span_t / 86400")} + 1 AS first_day,
+               CASE WHEN span_open > 0 THEN NULL
+                    ELSE {d.floor("span_next_t / 86400")} END AS last_day
+        FROM isl
+        WHERE span_t IS NOT NULL
     ) s JOIN k ON k.item_id = s.item_id AND k.vk = s.vk
     WHERE s.last_day IS NULL OR s.last_day >= s.first_day
     """
@@ -299,11 +319,12 @@ def refresh_facts(
             if selection.everything:
                 cursor.execute(f"DELETE FROM {table}")
                 continue
-            cursor.execute(
-                f"DELETE FROM {table} WHERE item_id IN "
-                f"(SELECT i.id FROM {items} i WHERE {where}){answer}",
-                params,
-            )
+            if selection.item_ids is not None:  # by the item index, not a join
+                condition, condition_params = _in_list("item_id", selection.item_ids)
+            else:
+                condition = f"item_id IN (SELECT i.id FROM {items} i WHERE {where})"
+                condition_params = params
+            cursor.execute(f"DELETE FROM {table} WHERE {condition}{answer}", condition_params)
             if answer:
                 completions = [row[0] for row in cursor.fetchall() if row[0] is not None]
         ctes, cte_params = _derivation(d, selection)
@@ -316,6 +337,10 @@ def refresh_facts(
         else:
             cursor.execute(ctes + _facts_insert(d), cte_params)
             cursor.execute(ctes + _spans_insert(d), cte_params)
+        if selection.everything and connection.vendor == "postgresql":
+            # Both tables were rewritten: the planner's statistics, for the ingests' lookups
+            # by item, now rather than whenever autovacuum comes by.
+            cursor.execute(f"ANALYZE {FlowFact._meta.db_table}, {FlowSpan._meta.db_table}")
     if selection.item_ids is None or not completions:
         return None
     return float(min(completions))

@@ -241,11 +241,26 @@ class FlowFact(models.Model):
     status ``done``), else None; ``category`` is the latest status's category ('' unmapped).
     """
 
-    item = models.ForeignKey(WorkItem, on_delete=models.CASCADE, related_name="+")
-    value_stream = models.ForeignKey(
-        ValueStream, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    # Derived rows, rewritten by the million in the weekly run: no database constraints (their
+    # checks at commit would cost more than the derivation); deletes cascade through Django.
+    item = models.ForeignKey(
+        WorkItem, on_delete=models.CASCADE, related_name="+", db_constraint=False
     )
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    value_stream = models.ForeignKey(
+        ValueStream,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+    )
+    product = models.ForeignKey(
+        Product,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # the (product, for_product, category) index leads with it
+    )
     for_product = models.BooleanField()
     type = models.CharField(max_length=10, blank=True)
     stream_type = models.CharField(
@@ -273,11 +288,22 @@ class FlowSpan(models.Model):
     midnights it covers: ``first_day`` to ``last_day`` (None: still in progress). Kept with the
     item's ``FlowFact`` rows, one set per mapping; the flow load sums them per day."""
 
-    item = models.ForeignKey(WorkItem, on_delete=models.CASCADE, related_name="+")
-    value_stream = models.ForeignKey(
-        ValueStream, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    # Derived rows, rewritten by the million in the weekly run: no database constraints (their
+    # checks at commit would cost more than the derivation); deletes cascade through Django.
+    item = models.ForeignKey(
+        WorkItem, on_delete=models.CASCADE, related_name="+", db_constraint=False
     )
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    value_stream = models.ForeignKey(
+        ValueStream,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+    )
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     for_product = models.BooleanField()
     first_day = models.IntegerField()
     last_day = models.IntegerField(null=True)
