@@ -229,20 +229,15 @@ class FlowSnapshot(models.Model):
         return f"{scope} {self.window} {self.window_start}"
 
 
-class FlowFact(models.Model):
-    """What the flow metrics need of one work item, derived from its status history through one
-    mapping and kept current by the flow tasks (``valuestreams.flow.facts``): one row per value
-    stream serving the item's product (``value_stream`` None when none does, the default mapping
-    then). ``for_product`` marks the row the product's own metrics read (through the value stream
-    with the lowest id).
+class FlowRow(models.Model):
+    """What the per-item flow rows share: the item, the mapping it is seen through (a value
+    stream serving its product; None when none does, the default mapping then), its product, and
+    whether this is the row the product's own metrics read (the value stream with the lowest id).
 
-    Times are epoch seconds as the flow SQL computes them; ``started_at`` is the start as an
-    instant for queries. ``done_t`` is the completion when the item is complete (started, latest
-    status ``done``), else None; ``category`` is the latest status's category ('' unmapped).
+    Derived rows, rewritten by the million in the weekly run: no database constraints (their
+    checks at commit would cost more than the derivation); deletes cascade through Django.
     """
 
-    # Derived rows, rewritten by the million in the weekly run: no database constraints (their
-    # checks at commit would cost more than the derivation); deletes cascade through Django.
     item = models.ForeignKey(
         WorkItem, on_delete=models.CASCADE, related_name="+", db_constraint=False
     )
@@ -255,13 +250,30 @@ class FlowFact(models.Model):
         db_constraint=False,
     )
     product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    for_product = models.BooleanField()
+
+    class Meta:
+        abstract = True
+
+
+class FlowFact(FlowRow):
+    """What the flow metrics need of one work item, derived from its status history through one
+    mapping and kept current by each ingest and the flow tasks (``valuestreams.flow.facts``).
+
+    Times are epoch seconds as the flow SQL computes them; ``started_at`` is the start as an
+    instant for queries. ``done_t`` is the completion when the item is complete (started, latest
+    status ``done``), else None; ``category`` is the latest status's category ('' unmapped).
+    """
+
+    product = models.ForeignKey(
         Product,
         on_delete=models.CASCADE,
         related_name="+",
         db_constraint=False,
         db_index=False,  # the (product, for_product, category) index leads with it
     )
-    for_product = models.BooleanField()
     type = models.CharField(max_length=10, blank=True)
     stream_type = models.CharField(
         max_length=10, blank=True, help_text="The item's type through the value stream's mapping."
@@ -283,28 +295,11 @@ class FlowFact(models.Model):
         return f"item {self.item_id} through value stream {self.value_stream_id}"
 
 
-class FlowSpan(models.Model):
+class FlowSpan(FlowRow):
     """An interval an item was in progress (started, not in ``done``), as the epoch days whose
     midnights it covers: ``first_day`` to ``last_day`` (None: still in progress). Kept with the
     item's ``FlowFact`` rows, one set per mapping; the flow load sums them per day."""
 
-    # Derived rows, rewritten by the million in the weekly run: no database constraints (their
-    # checks at commit would cost more than the derivation); deletes cascade through Django.
-    item = models.ForeignKey(
-        WorkItem, on_delete=models.CASCADE, related_name="+", db_constraint=False
-    )
-    value_stream = models.ForeignKey(
-        ValueStream,
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_constraint=False,
-    )
-    product = models.ForeignKey(
-        Product, on_delete=models.CASCADE, related_name="+", db_constraint=False
-    )
-    for_product = models.BooleanField()
     first_day = models.IntegerField()
     last_day = models.IntegerField(null=True)
 
