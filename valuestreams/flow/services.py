@@ -28,7 +28,6 @@ from valuestreams.flow.windows import (
 from valuestreams.models import (
     FlowSnapshot,
     ValueStream,
-    WorkItem,
 )
 
 UNTYPED = "unmapped"
@@ -46,12 +45,6 @@ class FlowScope:
         if self.product_id is not None:
             return FlowSnapshot.objects.filter(product_id=self.product_id)
         return FlowSnapshot.objects.filter(value_stream_id=self.value_stream_id)
-
-    def items(self) -> QuerySet[WorkItem]:
-        if self.product_id is not None:
-            return WorkItem.objects.filter(product_id=self.product_id)
-        links = ValueStreamLink.objects.filter(valuestream__in=[self.value_stream_id])
-        return WorkItem.objects.filter(product__in=links.values("product_id"))
 
 
 # Assembling snapshots.
@@ -233,7 +226,7 @@ def _scope_products(scope: FlowScope) -> list[int]:
     if scope.product_id is not None:
         return [scope.product_id]
     return list(
-        ValueStreamLink.objects.filter(valuestream_id=scope.value_stream_id).values_list(
+        ValueStreamLink.objects.filter(valuestream_id=scope.value_stream_id or 0).values_list(
             "product_id", flat=True
         )
     )
