@@ -64,6 +64,18 @@ def criterion_archive(
     return criterion
 
 
+@transaction.atomic
+def criterion_restore(
+    *, actor: AbstractBaseUser, criterion: TransitionCriterion
+) -> TransitionCriterion:
+    """Put an archived criterion back on its stage's checklist (at its old place in the order);
+    assessments from then on ask it again."""
+    if criterion.archived_at is not None:
+        criterion.archived_at = None
+        criterion.save(update_fields=["archived_at", "updated_at"])
+    return criterion
+
+
 def unit_for(value_stream: ValueStream | None) -> TransitionUnit:
     """The transition record of the organisation (None) or a value stream, created at stage 1."""
     unit, _ = TransitionUnit.objects.get_or_create(value_stream=value_stream)

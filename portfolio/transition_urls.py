@@ -14,4 +14,5 @@ urlpatterns = [
     path("criteria/new/", views.criterion_create, name="criterion_create"),
     path("criteria/<int:pk>/edit/", views.criterion_edit, name="criterion_edit"),
     path("criteria/<int:pk>/archive/", views.criterion_archive, name="criterion_archive"),
+    path("criteria/<int:pk>/restore/", views.criterion_restore, name="criterion_restore"),
 ]

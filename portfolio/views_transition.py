@@ -19,7 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from portfolio import selectors_transition as selectors
 from portfolio import services
@@ -383,6 +383,21 @@ def criterion_edit(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         form = CriterionForm(initial=_criterion_initial(criterion), auto_id=auto_id)
     return _criteria_page(request, editing=criterion.pk, edit_form=form)
+
+
+@needs(CHANGE_CRITERION)
+@require_POST
+def criterion_restore(request: HttpRequest, pk: int) -> HttpResponse:
+    """Put an archived criterion back on its checklist (a button on the archived list)."""
+    criterion = TransitionCriterion.objects.filter(pk=pk, archived_at__isnull=False).first()
+    if criterion is None:
+        raise Http404
+    services.criterion_restore(actor=actor(request), criterion=criterion)
+    return _criteria_written(
+        request,
+        f"Criterion restored to stage {criterion.stage}: “{criterion.text}”.",
+        f"#criterion-{criterion.pk}",
+    )
 
 
 @needs(CHANGE_CRITERION)

@@ -85,6 +85,7 @@ def actual_set(
     if month.day != 1:
         raise ValidationError({"month": "Give the month as its first day (YYYY-MM-01)."})
     _ensure_month_open(month)
+    _lock_teams([team.pk])
     actual = Actual.objects.select_for_update().filter(team=team, month=month).first()
     if actual is None:
         actual = Actual(team=team, month=month, amount=amount, note=note)
@@ -303,7 +304,20 @@ def _header(reader: Any, result: ActualsImportResult) -> list[str] | None:
     return header
 
 
+def _lock_teams(team_ids: list[int]) -> None:
+    """Lock the teams' rows (in id order) until the transaction ends: two writers of the same
+    team's months (two imports, or an import and an edit) then take turns, and the second sees
+    the first's rows instead of failing on the month it also creates."""
+    list(
+        Team.objects.select_for_update()
+        .filter(pk__in=sorted(set(team_ids)))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 def _write(rows: list[_Row], result: ActualsImportResult) -> None:
+    _lock_teams([r.team.pk for r in rows])
     stored = {
         (a.team_id, a.month): a
         for a in Actual.objects.select_for_update().filter(

@@ -5,8 +5,10 @@ whose discipline has no rate is named with the discipline, and the team's cost i
 incomplete: it is never priced as zero.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
@@ -45,6 +47,27 @@ class CapacityRow:
         return self.people - len(self.unpriced_people)
 
 
+# The capacity table's sorts (``?ordering=<key>``, ``-<key>`` descending): figures computed in
+# Python, so the rows are sorted here; ties by team name.
+CAPACITY_SORTS: dict[str, Callable[[CapacityRow], Any]] = {
+    "name": lambda r: r.team.name.casefold(),
+    "fte": lambda r: r.capacity.average_fte,
+    "members": lambda r: r.people,
+    "priced": lambda r: r.priced_people,
+    "unpriced": lambda r: len(r.unpriced_people),
+    "cost": lambda r: r.capacity.cost,
+}
+
+
+def sort_rows(rows: list[CapacityRow], ordering: str) -> list[CapacityRow]:
+    """``rows`` in the asked order (an unknown key: by team name)."""
+    key = ordering.removeprefix("-")
+    if key not in CAPACITY_SORTS:
+        return rows
+    by_name = sorted(rows, key=CAPACITY_SORTS["name"])
+    return sorted(by_name, key=CAPACITY_SORTS[key], reverse=ordering.startswith("-"))
+
+
 @require_GET
 def capacity(request: HttpRequest, pk: int) -> HttpResponse:
     """Each team's average FTE and capacity cost in the period; incomplete teams flagged.
@@ -69,6 +92,7 @@ def capacity(request: HttpRequest, pk: int) -> HttpResponse:
         for team in teams
     ]
     incomplete = [r for r in rows if not r.capacity.complete]
+    rows = sort_rows(rows, request.GET.get("ordering", ""))
     context = {
         "period": period,
         "rows": rows,

@@ -151,7 +151,7 @@ class TransitionCriterionViewSet(ServiceCreateMixin, ServiceUpdateMixin, Service
     ordering_fields = ("stage", "order", "created_at")
     ordering = ("stage", "order", "id")
     http_method_names = ("get", "post", "put", "patch", "head", "options")
-    action_permissions = {"archive": "change"}
+    action_permissions = {"archive": "change", "restore": "change"}
 
     def get_queryset(self):
         return TransitionCriterion.objects.all()
@@ -174,6 +174,19 @@ class TransitionCriterionViewSet(ServiceCreateMixin, ServiceUpdateMixin, Service
         criterion = self.get_object()
         with service_errors():
             criterion = services.criterion_archive(actor=self.actor, criterion=criterion)
+        return self.rendered(criterion)
+
+    @extend_schema(
+        request=None,
+        responses=TransitionCriterionSerializer,
+        summary="Restore",
+        description="Put an archived criterion back on its stage's checklist. Idempotent.",
+    )
+    @action(detail=True, methods=["post"])
+    def restore(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        criterion = self.get_object()
+        with service_errors():
+            criterion = services.criterion_restore(actor=self.actor, criterion=criterion)
         return self.rendered(criterion)
 
 

@@ -335,3 +335,40 @@ def test_import_actuals_command_checks_the_user(tmp_path, make_user):
         call_command("import_actuals", str(path), "--user", "ghost")
     call_command("import_actuals", str(path), "--user", "fin-user")
     assert Actual.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_imports_of_the_same_new_months_at_once_take_turns():
+    """Both create the team's January: the second waits for the first (the team's row lock)
+    and then finds its month stored, instead of failing on the duplicate."""
+    import threading
+
+    from django.db import connection
+
+    who = UserFactory()
+    TeamFactory(slug="core")
+    barrier = threading.Barrier(2)
+    results: list = []
+    errors: list[BaseException] = []
+
+    def run(amount: str) -> None:
+        try:
+            barrier.wait(timeout=10)
+            text = f"team,month,amount,note\ncore,2030-01,{amount},\ncore,2030-02,{amount},\n"
+            results.append(actuals_import(actor=who, file=csv_file(text)).counts())
+        except BaseException as error:  # reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(a,)) for a in ("100", "200")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == []
+    assert sorted(r["created"] for r in results) == [0, 2]
+    assert sorted(r["updated"] for r in results) == [0, 2]
+    assert Actual.objects.filter(team__slug="core").count() == 2

@@ -90,6 +90,25 @@ def test_capacity_lists_teams_without_members_in_the_period(exec_client, period)
     assert "No members in the period" in html
 
 
+def test_capacity_sorts_by_any_figure_both_ways(exec_client, period, team):
+    TeamFactory(name="Newcomers", slug="newcomers")  # no members: cost 0
+    TeamFactory(name="Archivists", slug="archivists")  # no members either: ties by name
+
+    def order(ordering: str) -> list[str]:
+        response = exec_client.get(capacity_url(period), {"ordering": ordering})
+        return [row.team.name for row in response.context["rows"]]
+
+    assert order("") == ["Archivists", "Newcomers", "Payments core"]
+    assert order("-cost") == ["Payments core", "Archivists", "Newcomers"]
+    assert order("cost") == ["Archivists", "Newcomers", "Payments core"]
+    assert order("-members") == ["Payments core", "Archivists", "Newcomers"]
+    assert order("-unpriced")[0] == "Payments core"
+    assert order("-name") == ["Payments core", "Newcomers", "Archivists"]
+    assert order("nonsense") == order("")
+    html = exec_client.get(capacity_url(period), {"ordering": "-cost"}).content.decode()
+    assert 'href="?ordering=cost" class="sort" data-sort="descending"' in html
+
+
 def test_capacity_empty_state(exec_client, period):
     html = exec_client.get(capacity_url(period)).content.decode()
     assert "No teams yet" in html

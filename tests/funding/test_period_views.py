@@ -143,7 +143,8 @@ def test_period_list_for_every_role(client, role_user, period):
     html = client.get(url("period_list")).content.decode()
     assert "FY2030" in html
     assert '<span class="badge badge-ok">Active</span>' in html
-    assert url("capacity", period.pk) in html
+    for tab in ("capacity", "matrix", "actuals", "value", "scenario_list"):
+        assert f'href="{url(tab, period.pk)}"' in html
     assert (url("period_create") in html) == (role_user.username == "user-finance")
 
 

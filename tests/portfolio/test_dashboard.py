@@ -4,7 +4,7 @@ summary API: figures, too-little-data states, roles, query counts at 1x and 10x 
 import csv
 import datetime
 import io
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from django.db import connection
@@ -132,8 +132,9 @@ def test_figures_are_computed_from_the_data(exec_client, period):
     tile = board.tile
     # Capacity: 1 FTE x 100,000 x days covered / 365; half of it allocated per team.
     days = (period.end - period.start).days + 1
-    capacity = (Decimal("100000") * days / 365).quantize(Decimal("0.01"))
-    half = (capacity / 2).quantize(Decimal("0.01"))
+    # Money rounds half up, as the capacity and the matrix cells do (not Decimal's half-even).
+    capacity = (Decimal("100000") * days / 365).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    half = (capacity / 2).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     assert tile["funded"].value == half * 2
     # 2 on track of 4 measured (2 on track, 2 off track); 2 not measured.
     assert tile["key_results_on_track"].value == Decimal("50.0")

@@ -230,6 +230,11 @@ def test_portfolio_manager_creates_updates_and_archives_a_criterion(api_as, port
     assert data["id"] not in [r["id"] for r in listed]
     every = api.get(CRITERIA, {"stage": 2, "archived": "all"}).json()["results"]
     assert data["id"] in [r["id"] for r in every]
+    restored = api.post(f"{url}restore/")
+    assert restored.status_code == 200
+    assert restored.json()["archived_at"] is None
+    listed = api.get(CRITERIA, {"stage": 2}).json()["results"]
+    assert data["id"] in [r["id"] for r in listed]
 
 
 @pytest.mark.parametrize("role_user", NOT_EDITORS, indirect=True)
@@ -240,6 +245,7 @@ def test_other_roles_may_not_write_criteria(api_as, role_user):
     assert api.post(CRITERIA, {"stage": 1, "text": "Sneaky"}).status_code == 403
     assert api.patch(url, {"text": "Sneaky"}).status_code == 403
     assert api.post(f"{url}archive/").status_code == 403
+    assert api.post(f"{url}restore/").status_code == 403
     criterion.refresh_from_db()
     assert (criterion.text, criterion.archived_at) != ("Sneaky", None)
     assert criterion.archived_at is None

@@ -5,6 +5,7 @@ import datetime
 import re
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -447,6 +448,29 @@ def test_portfolio_manager_archives_a_criterion(pm_client):
     assert (
         criterion.text not in pm_client.get(ORGANISATION).content.decode().split('id="history"')[0]
     )
+
+
+def test_portfolio_manager_restores_an_archived_criterion(pm_client, executive):
+    exec_client = Client()  # pm_client's own client is signed in as the portfolio manager
+    exec_client.force_login(executive)
+    criterion = criteria(1)[0]
+    pm_client.post(reverse("transition:criterion_archive", kwargs={"pk": criterion.pk}))
+    restore = reverse("transition:criterion_restore", kwargs={"pk": criterion.pk})
+    assert f'hx-post="{restore}"' in pm_client.get(CRITERIA).content.decode()
+    assert f'hx-post="{restore}"' not in exec_client.get(CRITERIA).content.decode()
+    assert exec_client.post(restore).status_code == 403
+    criterion.refresh_from_db()
+    assert criterion.archived_at is not None
+    assert pm_client.get(restore).status_code == 405
+
+    response = pm_client.post(restore, headers=HTMX)
+
+    assert response.status_code == 200
+    assert "Criterion restored to stage 1" in response.content.decode()
+    assert "Archived criteria" not in response.content.decode()
+    criterion.refresh_from_db()
+    assert criterion.archived_at is None
+    assert pm_client.post(restore).status_code == 404  # not archived any more
 
 
 def test_criteria_fragment_for_htmx_and_the_full_page_otherwise(pm_client):

@@ -1041,3 +1041,19 @@ def test_detail_query_counts_are_constant(
     url = make(n, portfolio_manager)
     with django_assert_num_queries(DETAIL_QUERIES[view_name]):
         assert pm_client.get(url).status_code == 200
+
+
+def test_detail_pages_show_a_planned_end_only_when_there_is_one(pm_client, registry):
+    product, team = registry["payments"], registry["team"]
+    assert "Planned end" not in pm_client.get(page_url("product_detail", registry)).content.decode()
+    assert "Planned end" not in pm_client.get(page_url("team_detail", registry)).content.decode()
+    product.planned_end = datetime.date(2027, 3, 31)
+    product.save(update_fields=["planned_end"])
+    team.planned_end = datetime.date(2027, 6, 30)
+    team.save(update_fields=["planned_end"])
+
+    product_html = pm_client.get(page_url("product_detail", registry)).content.decode()
+    team_html = pm_client.get(page_url("team_detail", registry)).content.decode()
+
+    assert "<dt>Planned end</dt>" in product_html and "31 Mar 2027" in product_html
+    assert "<dt>Planned end</dt>" in team_html and "30 Jun 2027" in team_html
