@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from products.models import Product
-from valuestreams.flow.facts import refresh_facts
+from valuestreams.flow.facts import FactsBusy, refresh_facts
 from valuestreams.mappings import type_resolver
 from valuestreams.models import StatusChange, WorkItem, WorkSource
 from valuestreams.models.flow import ItemType, status_key
@@ -64,6 +64,23 @@ class IngestRejected(Exception):
         if self.general:
             detail["non_field_errors"] = self.general
         return detail
+
+
+class IngestBusy(IngestRejected):
+    """The flow facts of the request's products are being rebuilt (the weekly run, or a mapping
+    change over many products): nothing was written; send the same request again later."""
+
+    retry_after = 60  # seconds
+
+    def __init__(self) -> None:
+        super().__init__(
+            {},
+            {},
+            [
+                "The flow figures of these products are being rebuilt; nothing was written. "
+                "Send the same data again in a minute."
+            ],
+        )
 
 
 @dataclass
@@ -440,11 +457,14 @@ def work_items_ingest(
     if check_only:
         return IngestResult()
 
-    with transaction.atomic():
-        if source_row is None:
-            source_row = source_for(slug, create=True)
-        assert source_row is not None
-        result = _write(source_row, good_items, good_changes, stored)
+    try:
+        with transaction.atomic():
+            if source_row is None:
+                source_row = source_for(slug, create=True)
+            assert source_row is not None
+            result = _write(source_row, good_items, good_changes, stored)
+    except FactsBusy as busy:
+        raise IngestBusy() from busy
     result.source = source_row
     if result.product_ids:
         product_ids, since = result.product_ids, result.earliest_at

@@ -222,3 +222,42 @@ def test_concurrent_ingests_of_one_item_keep_both_changes_in_its_facts():
         epoch(2),
         epoch(4),
     )
+
+
+@pytest.mark.postgres
+def test_an_ingest_during_a_rebuild_waits_briefly_then_answers_503_writing_nothing(
+    world, api_as, portfolio_manager, monkeypatch
+):
+    """The weekly rebuild holds every product's facts; an ingest gives up after a bounded wait
+    (well inside a web worker's timeout) so the sender can retry."""
+    import psycopg2
+
+    from valuestreams.flow import facts as facts_module
+
+    monkeypatch.setattr(facts_module, "INGEST_LOCK_WAIT", "200ms")
+    db = connection.settings_dict
+    holder = psycopg2.connect(
+        dbname=db["NAME"], user=db["USER"], host=db["HOST"], port=db["PORT"] or 5432
+    )
+    holder.autocommit = True
+    try:
+        with holder.cursor() as cursor:  # what the rebuild holds
+            cursor.execute("SELECT pg_advisory_lock(%s)", [facts_module.LOCK_KEY])
+        response = api_as(portfolio_manager).post(
+            "/api/v1/work-items/ingest/",
+            {
+                "items": [
+                    {"key": "Z-1", "type": "feature", "product": "loner", "created_at": at(1)}
+                ],
+                "transitions": [{"key": "Z-1", "to_status": "In Progress", "at": at(2)}],
+            },
+            format="json",
+        )
+    finally:
+        holder.close()
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "60"
+    assert "being rebuilt" in response.json()["non_field_errors"][0]
+    assert not WorkItem.objects.filter(key="Z-1").exists()
+    assert not FlowFact.objects.exists()

@@ -45,6 +45,7 @@ from valuestreams.ingest import (
     DEFAULT_SOURCE,
     MAX_ITEMS,
     MAX_TRANSITIONS,
+    IngestBusy,
     IngestRejected,
     work_item_list,
     work_items_ingest,
@@ -175,6 +176,10 @@ COUNTS = inline_serializer(
 )
 REJECTED = OpenApiResponse(
     description="Nothing written: {items: {index: [reasons]}, transitions: {index: [reasons]}}."
+)
+BUSY = OpenApiResponse(
+    description="Nothing written: the flow figures of these products are being rebuilt (the "
+    "weekly run). Send the same request again after Retry-After seconds."
 )
 
 
@@ -325,7 +330,7 @@ class WorkItemViewSet(ServiceViewSet):
 
     @extend_schema(
         request=IngestInputSerializer,
-        responses={200: COUNTS, 400: REJECTED},
+        responses={200: COUNTS, 400: REJECTED, 503: BUSY},
         summary="Ingest work items and status changes",
         description="Checks every entry first; any bad one answers 400 naming each by its index "
         "and writes nothing. Otherwise writes all in one transaction. Idempotent: entries already "
@@ -341,8 +346,20 @@ class WorkItemViewSet(ServiceViewSet):
                 actor=self.actor, source=source, items=items, transitions=transitions
             )
         except IngestRejected as rejected:
-            return Response(rejected.as_dict(), status=status.HTTP_400_BAD_REQUEST)
+            return rejected_response(rejected)
         return Response(result.as_dict())
+
+
+def rejected_response(rejected: IngestRejected) -> Response:
+    """400 with each bad entry's reasons; 503 with ``Retry-After`` while the flow facts of the
+    request's products are being rebuilt (the same request succeeds later)."""
+    if isinstance(rejected, IngestBusy):
+        return Response(
+            rejected.as_dict(),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(rejected.retry_after)},
+        )
+    return Response(rejected.as_dict(), status=status.HTTP_400_BAD_REQUEST)
 
 
 def signature_of(body: bytes, secret: str) -> str:
@@ -385,7 +402,12 @@ class WorkItemWebhookView(APIView):
                 "at": serializers.DateTimeField(required=False),
             },
         ),
-        responses={200: COUNTS, 400: REJECTED, 403: OpenApiResponse(description="Bad signature.")},
+        responses={
+            200: COUNTS,
+            400: REJECTED,
+            403: OpenApiResponse(description="Bad signature."),
+            503: BUSY,
+        },
         summary="Work-item webhook",
         description="Authenticated by `X-Signature: sha256=<hex HMAC-SHA256 of the raw body>` "
         "with the source's webhook secret.",
@@ -432,7 +454,7 @@ class WorkItemWebhookView(APIView):
         try:
             result = work_items_ingest(actor=None, source=row, items=items, transitions=transitions)
         except IngestRejected as rejected:
-            return Response(rejected.as_dict(), status=status.HTTP_400_BAD_REQUEST)
+            return rejected_response(rejected)
         return Response(result.as_dict())
 
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 
 from valuestreams.flow.sql import _Dialect, dialect
 from valuestreams.models import (
@@ -35,7 +35,19 @@ from valuestreams.models.flow import status_key
 ValueStreamLink = ValueStream.products.through
 LOCK_KEY = 4_726_548  # the flow-fact refreshes' advisory locks
 WORK_MEM = "1GB"
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's error code when lock_timeout passes
 MAX_PRODUCT_LOCKS = 500  # more products than this take the one exclusive lock
+# How long an ingest waits for a refresh holding its products (the weekly rebuild holds every
+# product for about a minute at a million items) before it gives up, writing nothing: well
+# inside a web worker's timeout, so the sender gets an answer it can retry on.
+INGEST_LOCK_WAIT = "10s"
+
+
+class FactsBusy(Exception):
+    """The products' flow facts are being rebuilt: an ingest waited ``INGEST_LOCK_WAIT`` and
+    gave up (its transaction is rolled back; nothing was written)."""
+
+
 # A change into done from outside it (a completion); a status that holds while the item is in
 # progress (started, not done).
 INTO_DONE = "cat = 'done' AND (prev_cat IS NULL OR prev_cat <> 'done')"
@@ -265,20 +277,27 @@ def _lock_and_tune(product_ids: Sequence[int] | None, *, large: bool) -> None:
     settings = "set_config('jit', 'off', true)"
     if large:
         settings += f", set_config('work_mem', '{WORK_MEM}', true)"
+    else:  # an ingest: a bounded wait (the settings come first in the statement)
+        settings += f", set_config('lock_timeout', '{INGEST_LOCK_WAIT}', true)"
     with connection.cursor() as cursor:
         if product_ids is None or len(product_ids) > MAX_PRODUCT_LOCKS:
             cursor.execute(f"SELECT {settings}, pg_advisory_xact_lock(%s)", [LOCK_KEY])
             return
-        cursor.execute(
-            f"SELECT {settings}, pg_advisory_xact_lock_shared(%s), "
-            "(SELECT COUNT(pg_advisory_xact_lock(%s, CAST(p %% 2147483647 AS INTEGER))) "
-            "FROM unnest(CAST(%s AS BIGINT[])) AS p)",
-            [
-                LOCK_KEY,
-                LOCK_KEY,
-                "{" + ",".join(str(int(p)) for p in sorted(set(product_ids))) + "}",
-            ],
-        )
+        try:
+            cursor.execute(
+                f"SELECT {settings}, pg_advisory_xact_lock_shared(%s), "
+                "(SELECT COUNT(pg_advisory_xact_lock(%s, CAST(p %% 2147483647 AS INTEGER))) "
+                "FROM unnest(CAST(%s AS BIGINT[])) AS p)",
+                [
+                    LOCK_KEY,
+                    LOCK_KEY,
+                    "{" + ",".join(str(int(p)) for p in sorted(set(product_ids))) + "}",
+                ],
+            )
+        except OperationalError as error:
+            if getattr(error.__cause__, "pgcode", None) == LOCK_NOT_AVAILABLE:
+                raise FactsBusy from error
+            raise
 
 
 def refresh_facts(
