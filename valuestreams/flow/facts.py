@@ -118,7 +118,10 @@ def _type_rows(selection: Selection) -> tuple[str, list[Any]]:
         )
     values = ", ".join(f"({int(stream)}, %s, %s)" for stream, _, _ in rows)
     params = [value for _, name, item_type in rows for value in (name, item_type)]
-    return f"SELECT * FROM (VALUES {values}) AS v (vs, tt, ty)", params
+    if connection.vendor == "postgresql":
+        return f"SELECT * FROM (VALUES {values}) AS v (vs, tt, ty)", params
+    # SQLite names a VALUES list's columns column1, column2, ...
+    return f"SELECT column1 AS vs, column2 AS tt, column3 AS ty FROM (VALUES {values})", params
 
 
 def _derivation(d: _Dialect, selection: Selection) -> tuple[str, list[Any]]:
@@ -134,12 +137,6 @@ def _derivation(d: _Dialect, selection: Selection) -> tuple[str, list[Any]]:
     link = ValueStreamLink._meta.db_table
     where, params = selection.where("i")
     types_sql, type_params = _type_rows(selection)
-    if connection.vendor != "postgresql":
-        # SQLite names VALUES columns column1.. whatever the alias says.
-        types_sql = types_sql.replace(
-            "SELECT * FROM (VALUES",
-            "SELECT column1 AS vs, column2 AS tt, column3 AS ty FROM (VALUES",
-        ).replace(" AS v (vs, tt, ty)", "")
     sql = f"""
     WITH sel AS (
         SELECT i.id AS id, i.product_id AS product_id, i.type AS type,
