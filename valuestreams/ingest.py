@@ -67,8 +67,8 @@ class IngestRejected(Exception):
 
 
 class IngestBusy(IngestRejected):
-    """The flow facts of the request's products are being rebuilt (the weekly run, or a mapping
-    change over many products): nothing was written; send the same request again later."""
+    """The flow facts of the request's products are being rebuilt (the weekly run or a mapping
+    change) for longer than an ingest waits: nothing was written; send the same request again."""
 
     retry_after = 60  # seconds
 

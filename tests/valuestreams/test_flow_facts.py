@@ -10,9 +10,16 @@ from django.db import close_old_connections, connection
 from tests.products.factories import ProductFactory
 from tests.valuestreams.factories import ValueStreamFactory
 from valuestreams import services
-from valuestreams.flow.facts import refresh_facts
+from valuestreams.flow.facts import rebuild_facts, refresh_facts
 from valuestreams.ingest import IngestRejected, work_items_ingest
-from valuestreams.models import FlowFact, FlowSpan, StatusMapping, TypeMapping, WorkItem
+from valuestreams.models import (
+    FlowFact,
+    FlowSpan,
+    StatusChange,
+    StatusMapping,
+    TypeMapping,
+    WorkItem,
+)
 
 DAY = 86400
 
@@ -132,6 +139,33 @@ def test_an_ingest_keeps_the_facts_a_full_derivation_gives(world):
     loner_fact = next(row for row in kept_facts if row[0] == "C-1")
     assert loner_fact[1] is None and loner_fact[3] is True  # the default mapping
     assert loner_fact[7] == epoch(7) and loner_fact[13] == "active"
+
+
+def test_a_rebuild_in_batches_of_products_gives_the_same_facts_and_drops_orphans(
+    world, monkeypatch
+):
+    checkout, search, _loner, _retail, _later = world
+    for n, product in enumerate(("checkout", "search", "loner")):
+        ingest(
+            items=[{"key": f"R-{n}", "type": "feature", "product": product, "created_at": at(1)}],
+            transitions=[
+                {"key": f"R-{n}", "to_status": "In Progress", "at": at(2)},
+                {"key": f"R-{n}", "to_status": "Done", "at": at(4 + n)},
+            ],
+        )
+    kept_facts, kept_spans = facts(), spans()
+    gone = WorkItem.objects.get(key="R-2")
+    with connection.cursor() as cursor:  # an item removed behind Django's back
+        cursor.execute(f"DELETE FROM {StatusChange._meta.db_table} WHERE item_id = %s", [gone.pk])
+        cursor.execute(f"DELETE FROM {WorkItem._meta.db_table} WHERE id = %s", [gone.pk])
+    monkeypatch.setattr("valuestreams.flow.facts.REBUILD_BATCH", 2)
+
+    assert rebuild_facts() == 2  # three products, two a batch
+
+    assert facts() == [row for row in kept_facts if row[0] != "R-2"]
+    assert spans() == [row for row in kept_spans if row[0] != "R-2"]
+    assert rebuild_facts([search.pk, checkout.pk]) == 1
+    assert facts() == [row for row in kept_facts if row[0] != "R-2"]
 
 
 def test_the_replaced_completion_is_answered_so_the_recomputation_reaches_back(world):

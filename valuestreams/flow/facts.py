@@ -20,6 +20,7 @@ from typing import Any
 
 from django.db import OperationalError, connection, transaction
 
+from products.models import Product
 from valuestreams.flow.sql import _Dialect, dialect
 from valuestreams.models import (
     FlowFact,
@@ -37,9 +38,11 @@ LOCK_KEY = 4_726_548  # the flow-fact refreshes' advisory locks
 WORK_MEM = "1GB"
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's error code when lock_timeout passes
 MAX_PRODUCT_LOCKS = 500  # more products than this take the one exclusive lock
-# How long an ingest waits for a refresh holding its products (the weekly rebuild holds every
-# product for about a minute at a million items) before it gives up, writing nothing: well
-# inside a web worker's timeout, so the sender gets an answer it can retry on.
+REBUILD_BATCH = 20  # products a transaction of ``rebuild_facts``
+# How long an ingest waits for a refresh holding its products (a rebuild batch holds its
+# products for seconds; a migration's full derivation, every product for about a minute at a
+# million items) before it gives up, writing nothing: well inside a web worker's timeout, so
+# the sender gets an answer it can retry on.
 INGEST_LOCK_WAIT = "10s"
 
 
@@ -360,3 +363,34 @@ def refresh_facts(
     if selection.item_ids is None or not completions:
         return None
     return float(min(completions))
+
+
+def rebuild_facts(product_ids: Sequence[int] | None = None) -> int:
+    """Derive the facts of every item of these products (None: of every product) again, a batch
+    of ``REBUILD_BATCH`` products per transaction; returns the batches run.
+
+    Each batch holds only its own products' locks, for seconds, so ingests of other products go
+    on and ingests of these wait less than ``INGEST_LOCK_WAIT``. A full rebuild then drops the
+    rows of items that no longer exist and refreshes the planner's statistics.
+    """
+    everything = product_ids is None
+    if product_ids is None:
+        ids = list(Product.objects.order_by("pk").values_list("pk", flat=True))
+    else:
+        ids = sorted(set(product_ids))
+    batches = 0
+    for start in range(0, len(ids), REBUILD_BATCH):
+        refresh_facts(product_ids=ids[start : start + REBUILD_BATCH])
+        batches += 1
+    if everything:
+        items = WorkItem._meta.db_table
+        with transaction.atomic(), connection.cursor() as cursor:
+            for table in (FlowFact._meta.db_table, FlowSpan._meta.db_table):
+                cursor.execute(
+                    f"DELETE FROM {table} WHERE NOT EXISTS "
+                    f"(SELECT 1 FROM {items} i WHERE i.id = {table}.item_id)"
+                )
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {FlowFact._meta.db_table}, {FlowSpan._meta.db_table}")
+    return batches

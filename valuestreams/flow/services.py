@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from products.models import Product
-from valuestreams.flow.facts import refresh_facts
+from valuestreams.flow.facts import rebuild_facts
 from valuestreams.flow.sql import Collected, FlowPipeline, dialect
 from valuestreams.flow.windows import (
     DAY,
@@ -241,7 +241,7 @@ def flow_scope_replace(
     Everything is computed before the transaction opens, so a failure leaves the old rows.
     """
     if since is None:
-        refresh_facts(product_ids=_scope_products(scope))
+        rebuild_facts(_scope_products(scope))
     streams = scope.product_id is None
     key = int((scope.value_stream_id if streams else scope.product_id) or 0)
     return _replace(scope, _collect(streams, [key]).get(key), now=now, since=since)
@@ -272,9 +272,9 @@ def flow_recompute(
     if ids is None:
         since = None
         if rebuild:
-            refresh_facts()
+            rebuild_facts()
     elif since is None:
-        refresh_facts(product_ids=ids)
+        rebuild_facts(ids)
     scopes = flow_scopes(ids)
     result = FlowRecomputeResult()
     products = [scope.product_id or 0 for scope in scopes if scope.product_id is not None]
