@@ -9,7 +9,7 @@ from portfolio.common.services import archive, model_update, restore, unique_slu
 from valuestreams.models import ValueStream
 
 
-def _products_relinked(before: set[int], after: set[int]) -> None:
+def products_relinked(before: set[int], after: set[int]) -> None:
     """The flow facts of products that joined or left a value stream are seen through other
     mappings now: recompute them (and the value streams they serve) after the commit."""
     from valuestreams.ingest import notify_ingested
@@ -43,7 +43,7 @@ def value_stream_create(*, actor: AbstractBaseUser, **data: Any) -> ValueStream:
     value_stream.save()
     if products is not None:
         value_stream.products.set(products)
-        _products_relinked(set(), {p.pk for p in products})
+        products_relinked(set(), {p.pk for p in products})
     return value_stream
 
 
@@ -55,7 +55,7 @@ def value_stream_update(
     before = set(value_stream.products.values_list("pk", flat=True))
     value_stream, _ = model_update(instance=value_stream, fields=VALUE_STREAM_FIELDS, data=data)
     if "products" in data:
-        _products_relinked(before, {p.pk for p in data["products"]})
+        products_relinked(before, {p.pk for p in data["products"]})
     return value_stream
 
 

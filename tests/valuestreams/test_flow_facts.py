@@ -6,6 +6,7 @@ import threading
 
 import pytest
 from django.db import close_old_connections, connection
+from django.urls import reverse
 
 from tests.products.factories import ProductFactory
 from tests.valuestreams.factories import ValueStreamFactory
@@ -295,3 +296,31 @@ def test_an_ingest_during_a_rebuild_waits_briefly_then_answers_503_writing_nothi
     assert "being rebuilt" in response.json()["non_field_errors"][0]
     assert not WorkItem.objects.filter(key="Z-1").exists()
     assert not FlowFact.objects.exists()
+
+
+def test_relinking_or_deleting_a_value_stream_in_the_admin_recomputes_its_products(
+    world, admin_client, django_capture_on_commit_callbacks, monkeypatch
+):
+    checkout, search, loner, retail, _later = world
+    queued: list[tuple] = []
+    monkeypatch.setattr(
+        "valuestreams.ingest.notify_ingested", lambda ids, since: queued.append((ids, since))
+    )
+    change = reverse("admin:valuestreams_valuestream_change", args=[retail.pk])
+    form = admin_client.get(change).context["adminform"].form
+    data = {
+        name: value
+        for name, value in form.initial.items()
+        if value is not None and name != "products"
+    }
+    data["products"] = [checkout.pk, loner.pk]  # search leaves, loner joins
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(change, data)
+    assert response.status_code == 302, response.content[:500]
+    assert queued == [(sorted([search.pk, loner.pk]), None)]
+    queued.clear()
+
+    delete = reverse("admin:valuestreams_valuestream_delete", args=[retail.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert admin_client.post(delete, {"post": "yes"}).status_code == 302
+    assert queued == [(sorted([checkout.pk, loner.pk]), None)]
