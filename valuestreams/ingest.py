@@ -93,7 +93,6 @@ class IngestResult:
     transitions_created: int = 0
     transitions_duplicates: int = 0
     product_ids: list[int] = field(default_factory=list)
-    item_ids: list[int] = field(default_factory=list)
     earliest_at: datetime.datetime | None = None
     source: WorkSource | None = None
 
@@ -652,7 +651,6 @@ def _write(
     if earliest_done is not None:
         earliest.append(datetime.datetime.fromtimestamp(earliest_done, tz=datetime.UTC))
     result.product_ids = sorted(touched_products)
-    result.item_ids = sorted(touched_items)
     result.earliest_at = min(earliest) if earliest else None
     return result
 
