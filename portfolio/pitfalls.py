@@ -813,26 +813,17 @@ def ageing_work(*, today: date | None = None, now: datetime | None = None) -> li
         .filter(age_days__gt=F("p85"))
         .order_by("start_t", "item_id")
         .values(
-            "item_id",
-            "item__key",
-            "item__title",
             "product_id",
             "product__name",
             "product__slug",
             "started_at",
             "age_days",
             "p85",
+            key=F("item__key"),
+            title=F("item__title"),
         )
     )
-    return [
-        {
-            "pk": row["item_id"],
-            "key": row["item__key"],
-            "title": row["item__title"],
-            **{k: v for k, v in row.items() if not k.startswith("item")},
-        }
-        for row in rows
-    ]
+    return [dict(row) for row in rows]
 
 
 def _ageing(ctx: _Context) -> tuple[int, list[Offender]]:

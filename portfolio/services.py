@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from portfolio.common.services import model_update
+from portfolio.common.services import archive, model_update, restore
 from portfolio.evidence import evidence_for
 from portfolio.models import (
     AssessmentAnswer,
@@ -58,10 +58,7 @@ def criterion_archive(
     *, actor: AbstractBaseUser, criterion: TransitionCriterion
 ) -> TransitionCriterion:
     """Take a criterion off its stage's checklist; past assessments keep their answers to it."""
-    if criterion.archived_at is None:
-        criterion.archived_at = timezone.now()
-        criterion.save(update_fields=["archived_at", "updated_at"])
-    return criterion
+    return archive(instance=criterion)
 
 
 @transaction.atomic
@@ -70,10 +67,7 @@ def criterion_restore(
 ) -> TransitionCriterion:
     """Put an archived criterion back on its stage's checklist (at its old place in the order);
     assessments from then on ask it again."""
-    if criterion.archived_at is not None:
-        criterion.archived_at = None
-        criterion.save(update_fields=["archived_at", "updated_at"])
-    return criterion
+    return restore(instance=criterion)
 
 
 def unit_for(value_stream: ValueStream | None) -> TransitionUnit:

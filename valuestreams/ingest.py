@@ -27,6 +27,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 
+from portfolio.common.sql import array_literal
 from products.models import Product
 from valuestreams.flow.facts import FactsBusy, refresh_facts
 from valuestreams.mappings import type_resolver
@@ -471,21 +472,6 @@ def work_items_ingest(
     return result
 
 
-def _array_literal(values: Iterable[Any], *, text: bool = False) -> str:
-    """A PostgreSQL array literal (``{1,2}``, ``{"a","b \\"c\\""}``) of ints, instants or text.
-
-    Sent as one string parameter and read by ``array_in``: psycopg2 would otherwise spell out an
-    ``ARRAY[…]`` with a cast per element, which costs more to build and to parse than the insert
-    itself at 10,000 rows. Text elements are always quoted, so ``NULL`` or braces stay text.
-    """
-    if text:
-        quoted = ('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
-        return "{" + ",".join(quoted) + "}"
-    return (
-        "{" + ",".join(v.isoformat() if hasattr(v, "isoformat") else str(v) for v in values) + "}"
-    )
-
-
 def _upsert_items(source: WorkSource, rows: list[_Item]) -> dict[str, tuple[int, int]]:
     """Insert or update these items of ``source``; each one's id and product id, by key.
 
@@ -498,12 +484,12 @@ def _upsert_items(source: WorkSource, rows: list[_Item]) -> dict[str, tuple[int,
     if connection.vendor == "postgresql":
         keys, product_ids, types, tracker_types, titles, created = zip(*rows, strict=True)
         columns = [
-            _array_literal(keys, text=True),
-            _array_literal(product_ids),
-            _array_literal(types, text=True),
-            _array_literal(tracker_types, text=True),
-            _array_literal(titles, text=True),
-            _array_literal(created),
+            array_literal(keys, text=True),
+            array_literal(product_ids),
+            array_literal(types, text=True),
+            array_literal(tracker_types, text=True),
+            array_literal(titles, text=True),
+            array_literal(created),
         ]
         with connection.cursor() as cursor:
             cursor.execute(
@@ -562,11 +548,11 @@ def _insert_changes(rows: list[tuple[int, str, str, str, datetime.datetime]]) ->
     if connection.vendor == "postgresql":
         item_ids, from_statuses, to_statuses, keys, ats = zip(*rows, strict=True)
         columns = [
-            _array_literal(item_ids),
-            _array_literal(from_statuses, text=True),
-            _array_literal(to_statuses, text=True),
-            _array_literal(keys, text=True),
-            _array_literal(ats),
+            array_literal(item_ids),
+            array_literal(from_statuses, text=True),
+            array_literal(to_statuses, text=True),
+            array_literal(keys, text=True),
+            array_literal(ats),
         ]
         with connection.cursor() as cursor:
             cursor.execute(

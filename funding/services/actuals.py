@@ -31,6 +31,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from funding.models import Actual, FiscalPeriod
+from funding.services.allocations import lock_cells
 from portfolio.common.csvfiles import UnreadableFile, column_name, header_problem, read_text
 from products.models import Team
 
@@ -85,7 +86,7 @@ def actual_set(
     if month.day != 1:
         raise ValidationError({"month": "Give the month as its first day (YYYY-MM-01)."})
     _ensure_month_open(month)
-    _lock_teams([team.pk])
+    lock_cells(team_ids=[team.pk], value_stream_ids=())
     actual = Actual.objects.select_for_update().filter(team=team, month=month).first()
     if actual is None:
         actual = Actual(team=team, month=month, amount=amount, note=note)
@@ -304,20 +305,11 @@ def _header(reader: Any, result: ActualsImportResult) -> list[str] | None:
     return header
 
 
-def _lock_teams(team_ids: list[int]) -> None:
-    """Lock the teams' rows (in id order) until the transaction ends: two writers of the same
-    team's months (two imports, or an import and an edit) then take turns, and the second sees
-    the first's rows instead of failing on the month it also creates."""
-    list(
-        Team.objects.select_for_update()
-        .filter(pk__in=sorted(set(team_ids)))
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-
-
 def _write(rows: list[_Row], result: ActualsImportResult) -> None:
-    _lock_teams([r.team.pk for r in rows])
+    # Two writers of the same team's months (two imports, or an import and an edit) take turns
+    # on the teams' rows: the second sees the first's rows instead of failing on a month it
+    # also creates.
+    lock_cells(team_ids=[r.team.pk for r in rows], value_stream_ids=())
     stored = {
         (a.team_id, a.month): a
         for a in Actual.objects.select_for_update().filter(

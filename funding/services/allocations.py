@@ -39,7 +39,8 @@ def percent_text(value: Decimal) -> str:
 
 
 def lock_cells(*, team_ids: Iterable[int], value_stream_ids: Iterable[int]) -> None:
-    """Lock the rows whose allocations are about to be checked: teams, then value streams."""
+    """Lock the rows whose allocations (or actuals) are about to be checked or written: teams,
+    then value streams, each in id order, until the transaction ends."""
     teams = sorted(set(team_ids))
     streams = sorted(set(value_stream_ids))
     if teams:

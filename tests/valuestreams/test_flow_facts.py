@@ -197,16 +197,12 @@ def test_an_item_without_changes_has_no_facts_and_a_bad_ingest_writes_none(world
 
 
 def test_relinking_a_value_stream_recomputes_the_products_that_moved(
-    world, django_capture_on_commit_callbacks, monkeypatch
+    world, django_capture_on_commit_callbacks, queued
 ):
     checkout, _search, loner, _retail, later = world
-    queued: list[tuple] = []
-    monkeypatch.setattr(
-        "valuestreams.ingest.notify_ingested", lambda ids, since: queued.append((ids, since))
-    )
     with django_capture_on_commit_callbacks(execute=True):
         services.value_stream_update(actor=None, value_stream=later, products=[loner, checkout])
-    assert queued == [([loner.pk], None)]
+    assert queued == [{"product_ids": [loner.pk], "since": None}]
     queued.clear()
     with django_capture_on_commit_callbacks(execute=True):
         services.value_stream_update(actor=None, value_stream=later, name="Later")
@@ -299,13 +295,9 @@ def test_an_ingest_during_a_rebuild_waits_briefly_then_answers_503_writing_nothi
 
 
 def test_relinking_or_deleting_a_value_stream_in_the_admin_recomputes_its_products(
-    world, admin_client, django_capture_on_commit_callbacks, monkeypatch
+    world, admin_client, django_capture_on_commit_callbacks, queued
 ):
     checkout, search, loner, retail, _later = world
-    queued: list[tuple] = []
-    monkeypatch.setattr(
-        "valuestreams.ingest.notify_ingested", lambda ids, since: queued.append((ids, since))
-    )
     change = reverse("admin:valuestreams_valuestream_change", args=[retail.pk])
     form = admin_client.get(change).context["adminform"].form
     data = {
@@ -317,10 +309,10 @@ def test_relinking_or_deleting_a_value_stream_in_the_admin_recomputes_its_produc
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(change, data)
     assert response.status_code == 302, response.content[:500]
-    assert queued == [(sorted([search.pk, loner.pk]), None)]
+    assert queued == [{"product_ids": sorted([search.pk, loner.pk]), "since": None}]
     queued.clear()
 
     delete = reverse("admin:valuestreams_valuestream_delete", args=[retail.pk])
     with django_capture_on_commit_callbacks(execute=True):
         assert admin_client.post(delete, {"post": "yes"}).status_code == 302
-    assert queued == [(sorted([checkout.pk, loner.pk]), None)]
+    assert queued == [{"product_ids": sorted([checkout.pk, loner.pk]), "since": None}]

@@ -92,7 +92,9 @@ def test_incremental_recompute_touches_only_the_given_product_and_later_windows(
         ("month", W1): LATER,
     }
     incremental = figures()
-    flow_recompute(now=LATER, rebuild=True)
+    flow_recompute(now=LATER)  # the nightly run: from the facts the ingest kept
+    assert figures() == incremental
+    flow_recompute(now=LATER, rebuild=True)  # the weekly one: from the whole history
     assert figures() == incremental
 
 
@@ -113,7 +115,9 @@ def test_incremental_recompute_reaches_back_to_the_completion_a_reopen_undoes():
     assert week1.velocity == 0
     assert week1.computed_at == LATER
     incremental = figures()
-    flow_recompute(now=LATER, rebuild=True)
+    flow_recompute(now=LATER)  # the nightly run: from the facts the ingest kept
+    assert figures() == incremental
+    flow_recompute(now=LATER, rebuild=True)  # the weekly one: from the whole history
     assert figures() == incremental
 
 
@@ -174,15 +178,19 @@ def rows_count(product) -> int:
 
 
 @pytest.mark.django_db
-def test_the_nightly_task_recomputes_everything():
-    one, two = two_products()
+def test_the_weekly_and_nightly_tasks_recompute_everything():
+    one, two = two_products()  # written without an ingest: no facts yet
 
+    assert recompute_all_flow_task()["snapshots"] == 0  # the nightly run reads only facts
     result = recompute_all_flow_task(rebuild=True)
 
     assert result["products"] == 2
     assert result["value_streams"] == 1
     assert rows_count(one) > 0
     assert rows_count(two) > 0
+    weekly = figures()
+    assert recompute_all_flow_task() == result
+    assert figures() == weekly
 
 
 def test_the_tasks_are_registered_with_retries_and_time_limits():

@@ -17,18 +17,6 @@ REFUSED_ROLES = ("executive", "product_owner", "finance")
 
 
 @pytest.fixture
-def queued(monkeypatch):
-    """Stand in for the flow computation's Celery task (the outside world here): record what
-    ``notify_ingested`` queues."""
-    calls: list[dict] = []
-    task = SimpleNamespace(delay=lambda **kwargs: calls.append(kwargs))
-    monkeypatch.setitem(
-        sys.modules, "valuestreams.tasks", SimpleNamespace(recompute_flow_task=task)
-    )
-    return calls
-
-
-@pytest.fixture
 def world(db, portfolio_manager):
     """Two products in a value stream, one in none; items of each with tracker types."""
     checkout = ProductFactory(slug="checkout")

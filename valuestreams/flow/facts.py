@@ -20,6 +20,7 @@ from typing import Any
 
 from django.db import OperationalError, connection, transaction
 
+from portfolio.common.sql import array_literal
 from products.models import Product
 from valuestreams.flow.sql import _Dialect, dialect
 from valuestreams.models import (
@@ -81,7 +82,7 @@ def _in_list(column: str, values: Sequence[int]) -> tuple[str, list[Any]]:
     """``column`` among ``values``, as one parameter whatever their number."""
     ints = [int(v) for v in values]
     if connection.vendor == "postgresql":
-        return f"{column} = ANY(%s::bigint[])", ["{" + ",".join(map(str, ints)) + "}"]
+        return f"{column} = ANY(%s::bigint[])", [array_literal(ints)]
     return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(ints)]
 
 
@@ -291,7 +292,7 @@ def _lock_and_tune(product_ids: Sequence[int] | None, *, large: bool) -> None:
                 [
                     LOCK_KEY,
                     LOCK_KEY,
-                    "{" + ",".join(str(int(p)) for p in sorted(set(product_ids))) + "}",
+                    array_literal(sorted({int(p) for p in product_ids})),
                 ],
             )
         except OperationalError as error:
@@ -356,10 +357,8 @@ def refresh_facts(
         else:
             cursor.execute(ctes + _facts_insert(d), cte_params)
             cursor.execute(ctes + _spans_insert(d), cte_params)
-        if selection.everything and connection.vendor == "postgresql":
-            # Both tables were rewritten: the planner's statistics, for the ingests' lookups
-            # by item, now rather than whenever autovacuum comes by.
-            cursor.execute(f"ANALYZE {FlowFact._meta.db_table}, {FlowSpan._meta.db_table}")
+    if selection.everything:
+        _analyze()
     if selection.item_ids is None or not completions:
         return None
     return float(min(completions))
@@ -390,7 +389,13 @@ def rebuild_facts(product_ids: Sequence[int] | None = None) -> int:
                     f"DELETE FROM {table} WHERE NOT EXISTS "
                     f"(SELECT 1 FROM {items} i WHERE i.id = {table}.item_id)"
                 )
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(f"ANALYZE {FlowFact._meta.db_table}, {FlowSpan._meta.db_table}")
+        _analyze()
     return batches
+
+
+def _analyze() -> None:
+    """After both tables were rewritten, the planner's statistics (for the ingests' lookups by
+    item) now, rather than whenever autovacuum comes by."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {FlowFact._meta.db_table}, {FlowSpan._meta.db_table}")
