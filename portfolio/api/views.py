@@ -11,10 +11,7 @@ from typing import Any
 
 import django_filters
 from django.db import transaction
-from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework.decorators import action
-from rest_framework.request import Request
-from rest_framework.response import Response
+from drf_spectacular.utils import extend_schema_view
 
 from portfolio import selectors_transition as selectors
 from portfolio import services
@@ -26,10 +23,10 @@ from portfolio.api.serializers import (
     TransitionUnitSerializer,
 )
 from portfolio.common.api import (
+    ArchiveActionsMixin,
     ServiceCreateMixin,
     ServiceUpdateMixin,
     ServiceViewSet,
-    service_errors,
     write_schemas,
 )
 from portfolio.models import Stage, TransitionAssessment, TransitionCriterion, TransitionUnit
@@ -141,7 +138,9 @@ class TransitionAssessmentViewSet(ServiceCreateMixin, ServiceViewSet):
         update=TransitionCriterionInputSerializer,
     )
 )
-class TransitionCriterionViewSet(ServiceCreateMixin, ServiceUpdateMixin, ServiceViewSet):
+class TransitionCriterionViewSet(
+    ArchiveActionsMixin, ServiceCreateMixin, ServiceUpdateMixin, ServiceViewSet
+):
     """The checklist of each stage: the activities the product model prescribes, each with the
     data figure (``evidence``) shown beside people's answer. Archived ones with ``?archived=``."""
 
@@ -151,7 +150,6 @@ class TransitionCriterionViewSet(ServiceCreateMixin, ServiceUpdateMixin, Service
     ordering_fields = ("stage", "order", "created_at")
     ordering = ("stage", "order", "id")
     http_method_names = ("get", "post", "put", "patch", "head", "options")
-    action_permissions = {"archive": "change", "restore": "change"}
 
     def get_queryset(self):
         return TransitionCriterion.objects.all()
@@ -162,32 +160,11 @@ class TransitionCriterionViewSet(ServiceCreateMixin, ServiceUpdateMixin, Service
     def perform_service_update(self, instance, data: dict[str, Any]):
         return services.criterion_update(actor=self.actor, criterion=instance, **data)
 
-    @extend_schema(
-        request=None,
-        responses=TransitionCriterionSerializer,
-        summary="Archive",
-        description="Take the criterion off its stage's checklist; past assessments keep their "
-        "answers to it. Idempotent.",
-    )
-    @action(detail=True, methods=["post"])
-    def archive(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        criterion = self.get_object()
-        with service_errors():
-            criterion = services.criterion_archive(actor=self.actor, criterion=criterion)
-        return self.rendered(criterion)
+    def perform_archive(self, instance: TransitionCriterion) -> TransitionCriterion:
+        return services.criterion_archive(actor=self.actor, criterion=instance)
 
-    @extend_schema(
-        request=None,
-        responses=TransitionCriterionSerializer,
-        summary="Restore",
-        description="Put an archived criterion back on its stage's checklist. Idempotent.",
-    )
-    @action(detail=True, methods=["post"])
-    def restore(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        criterion = self.get_object()
-        with service_errors():
-            criterion = services.criterion_restore(actor=self.actor, criterion=criterion)
-        return self.rendered(criterion)
+    def perform_restore(self, instance: TransitionCriterion) -> TransitionCriterion:
+        return services.criterion_restore(actor=self.actor, criterion=instance)
 
 
 class TransitionUnitViewSet(ServiceViewSet):
